@@ -1,0 +1,129 @@
+# annals: make, make test, make demo, make sanitize, make bench,
+# make install PREFIX=... DESTDIR=..., make clean (DESIGN §9).
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+
+# Debian packages the build, the tests and the demo need; tools/deps.sh
+# installs the missing ones as root, else names the apt-get line to run.
+DEB_PKGS = gcc libc6-dev make pkg-config liblmdb-dev lmdb-utils \
+           libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
+           libssl-dev libjansson-dev libcsv-dev libunistring-dev \
+           libcunit1-dev iso-codes man-db
+
+PKGS     = lmdb libprotobuf-c libcrypto jansson
+# Recursively expanded, so pkg-config runs after the packages are installed.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS)) -lcsv -lunistring
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fPIC \
+           -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wpointer-arith -Wvla
+ifdef SANITIZE                  # make test SANITIZE=address,undefined
+CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
+           -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+CPPFLAGS += -Iledger -I$(BUILD)/gen
+
+LIB_SRCS = $(wildcard ledger/*.c)
+LIB_OBJS = $(LIB_SRCS:ledger/%.c=$(BUILD)/ledger/%.o) \
+           $(BUILD)/gen/annals.pb-c.o $(BUILD)/gen/countries.o
+CMD_SRCS = $(filter-out tools/gen_%.c tools/bench%.c,$(wildcard tools/*.c))
+CMD_OBJS = $(CMD_SRCS:tools/%.c=$(BUILD)/tools/%.o)
+TEST_SRCS = $(wildcard tests/test_*.c) tests/run.c $(wildcard tests/fixture*.c)
+TEST_OBJS = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
+
+DEPS_STAMP = $(BUILD)/.deps
+
+.PHONY: all test demo sanitize install clean deps bench check-unit check-shell
+all: $(BUILD)/annals $(BUILD)/libannals.a $(BUILD)/libannals.so $(BUILD)/annals.pc
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/deps.sh
+	@sh tools/deps.sh $(DEB_PKGS)
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/gen/annals.pb-c.c $(BUILD)/gen/annals.pb-c.h: proto/annals.proto | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen proto/annals.proto
+
+$(BUILD)/gen_countries: tools/gen_countries.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror $(DEP_CFLAGS) -o $@ $< $(DEP_LIBS)
+
+$(BUILD)/gen/countries.c: $(BUILD)/gen_countries
+	@mkdir -p $(@D)
+	$(BUILD)/gen_countries /usr/share/iso-codes/json/iso_3166-1.json \
+	    /usr/share/iso-codes/json/iso_3166-3.json > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/gen/annals.pb-c.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/ledger/%.o: ledger/%.c $(BUILD)/gen/annals.pb-c.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tools/%.o: tools/%.c $(BUILD)/gen/annals.pb-c.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/gen/annals.pb-c.h $(BUILD)/tests/suites.inc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/tests $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+# Every tests/test_NAME.c defines void suite_NAME(void); run.c calls each.
+$(BUILD)/tests/suites.inc: $(wildcard tests/test_*.c)
+	@mkdir -p $(@D)
+	@for f in $(sort $(wildcard tests/test_*.c)); do \
+	    n=$${f#tests/test_}; echo "SUITE($${n%.c})"; done > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/libannals.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libannals.so: $(LIB_OBJS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libannals.so.0 -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/annals: $(CMD_OBJS) $(BUILD)/libannals.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/test_run: $(TEST_OBJS) $(BUILD)/libannals.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS) $(shell pkg-config --libs cunit)
+
+$(BUILD)/annals.pc: Makefile
+	@mkdir -p $(@D)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: annals\nDescription: event-sourced, verifiable ledger of diplomatic and legal status changes\nVersion: 0.1.0\nRequires.private: lmdb libprotobuf-c libcrypto jansson\nLibs: -L$${libdir} -lannals\nLibs.private: -lcsv -lunistring\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+
+test: check-unit check-shell
+
+check-unit: $(BUILD)/test_run
+	$(BUILD)/test_run
+
+check-shell: $(BUILD)/annals
+	@set -e; for t in $(sort $(wildcard tests/sh/test_*.sh)); do \
+	    ANNALS=$(CURDIR)/$(BUILD)/annals bash $$t || exit 1; done
+
+sanitize:
+	$(MAKE) BUILD=build-san SANITIZE=address,undefined test
+
+demo: $(BUILD)/annals
+	@bash tools/demo.sh $(BUILD)/annals docs/examples/kazakhstan-taliban.ndjson $(BUILD)/demo.db
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/annals $(DESTDIR)$(PREFIX)/bin/annals
+	install -m 0644 $(BUILD)/libannals.a $(DESTDIR)$(PREFIX)/lib/libannals.a
+	install -m 0755 $(BUILD)/libannals.so $(DESTDIR)$(PREFIX)/lib/libannals.so.0
+	ln -sf libannals.so.0 $(DESTDIR)$(PREFIX)/lib/libannals.so
+	install -m 0644 ledger/ledger.h $(DESTDIR)$(PREFIX)/include/ledger.h
+	install -m 0644 $(BUILD)/annals.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/annals.pc
+	install -m 0644 docs/annals.1 $(DESTDIR)$(PREFIX)/share/man/man1/annals.1
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/*/*.d)
