@@ -26,7 +26,7 @@ CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
            -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-CPPFLAGS += -Iledger -I$(BUILD)/gen
+CPPFLAGS += -iquote ledger -I$(BUILD)/gen
 
 LIB_SRCS = $(wildcard ledger/*.c)
 LIB_OBJS = $(LIB_SRCS:ledger/%.c=$(BUILD)/ledger/%.o) \

@@ -2,7 +2,7 @@
 #ifndef LEDGER_LIMITS_H
 #define LEDGER_LIMITS_H
 
-#define LEDGER_HASH_BYTES          32u            /* SHA-256 */
+#define LEDGER_HASH_BYTES 32   /* SHA-256; the same token as in ledger.h */
 #define LEDGER_ID_BYTES_MAX        128u           /* an event id, [A-Za-z0-9._:-] */
 #define LEDGER_SLUG_BYTES_MAX      63u            /* [a-z0-9][a-z0-9-]{0,62} */
 #define LEDGER_COUNTRY_BYTES_MAX   4u             /* KZ, SUHH */

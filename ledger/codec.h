@@ -1,0 +1,33 @@
+/* protobuf-c encoding and decoding of stored records. Decoded messages live
+ * in an arena; packing writes into a caller-owned growable buffer. */
+#ifndef LEDGER_CODEC_H
+#define LEDGER_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "annals.pb-c.h"
+#include "arena.h"
+
+typedef struct codec_buf {
+	uint8_t *data;
+	size_t bytes;      /* used */
+	size_t cap;
+} codec_buf;
+
+void codec_buf_free(codec_buf *b);
+
+/* Pack m into b (replacing its content); false when out of memory. */
+bool codec_pack(codec_buf *b, const ProtobufCMessage *m);
+
+/* Decode stored bytes; NULL when they are not a valid message. */
+Annals__Envelope *codec_envelope_decode(arena *a, const void *bytes, size_t n);
+Annals__Body *codec_body_decode(arena *a, const void *bytes, size_t n);
+
+/* True when m packs to exactly these bytes (DESIGN §5: a reader of hashed
+ * bytes refuses a record that does not re-encode to the same bytes). */
+bool codec_canonical(arena *a, const ProtobufCMessage *m,
+                     const void *bytes, size_t n);
+
+#endif

@@ -1,0 +1,237 @@
+/* Atomic imports with replay on map growth. */
+#define _GNU_SOURCE   /* O_TMPFILE */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "import.h"
+#include "reader.h"
+
+#define IMPORT_MARGIN_MIN_BYTES  (32ull << 20)  /* map head room for any write */
+#define IMPORT_MARGIN_PER_BYTE   4u             /* input bytes -> map bytes */
+#define IMPORT_REPLAYS_MAX       40u            /* 2^40 times the map: never reached */
+#define IMPORT_SPOOL_BYTES       (1u << 16)
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int import_spool(int fd, const char *dir, size_t *out_bytes, errbuf *e)
+{
+	char buf[IMPORT_SPOOL_BYTES];
+	size_t total = 0;
+	int tmp = open(dir, O_TMPFILE | O_RDWR, 0600);
+
+	if (tmp < 0) {
+		const char *t = getenv("TMPDIR");
+		tmp = open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR, 0600);
+	}
+	if (tmp < 0) {
+		err_set(e, LEDGER_EIO, "cannot make a temporary file to hold the "
+		        "input: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && write_all(tmp, buf, (size_t)n) != 0)) {
+			err_set(e, LEDGER_EIO, "cannot spool the input: %s", strerror(errno));
+			close(tmp);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+	}
+	if (lseek(tmp, 0, SEEK_SET) != 0) {
+		err_set(e, LEDGER_EIO, "cannot rewind the spooled input: %s", strerror(errno));
+		close(tmp);
+		return -1;
+	}
+	*out_bytes = total;
+	return tmp;
+}
+
+typedef struct import_pass {
+	const ledger_import_opts *opts;
+	ledger_import_stats st;
+	uint64_t reported_upto;       /* records reported in an earlier pass */
+	bool conflict;
+	double started;
+} import_pass;
+
+static void import_report(import_pass *p, uint64_t record, uint64_t line,
+                          const field_err *fe)
+{
+	char msg[sizeof fe->field + sizeof fe->reason + 300];
+
+	if (record <= p->reported_upto || !p->opts->report)
+		return;
+	snprintf(msg, sizeof msg, "%s:%llu: %s: %s",
+	         p->opts->name ? p->opts->name : "-", (unsigned long long)line,
+	         fe->field, fe->reason);
+	p->opts->report(p->opts->report_ctx, msg);
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void import_progress(import_pass *p, double *last, bool final)
+{
+	double now = mono_s();
+
+	if (!p->opts->progress || (!final && now - *last < 1.0))
+		return;
+	*last = now;
+	fprintf(stderr, "\rannals: %llu records, %.0f events/s%s",
+	        (unsigned long long)p->st.records,
+	        (double)p->st.appended / (now - p->started + 1e-9),
+	        final ? "\n" : "");
+}
+
+/* One pass over the input inside one transaction. */
+static ledger_err import_pass_run(import_pass *p, writer *w, reader *r,
+                                  arena *a)
+{
+	Annals__InputEvent *in;
+	uint64_t line = 0;
+	double last = p->started;
+	field_err fe;
+	ledger_err err = LEDGER_OK;
+
+	for (;;) {
+		arena_reset(a);
+		reader_status rs = reader_next(r, &in, &line, a, &fe);
+		if (rs == READER_END)
+			break;
+		p->st.records++;
+		if (rs == READER_BAD || rs == READER_FAIL) {
+			p->st.rejected++;
+			import_report(p, p->st.records, line, &fe);
+			if (rs == READER_FAIL)
+				break;
+			continue;
+		}
+		bool skipped;
+		err = writer_append(w, in, p->opts->expect_version, &skipped, &fe);
+		if (err == LEDGER_EINPUT || err == LEDGER_ECONFLICT) {
+			p->st.rejected++;
+			p->conflict |= err == LEDGER_ECONFLICT;
+			import_report(p, p->st.records, line, &fe);
+			err = LEDGER_OK;
+			continue;
+		}
+		if (err != LEDGER_OK)
+			return err;
+		if (skipped) {
+			p->st.skipped++;
+		} else {
+			if (!p->st.first_seq)
+				p->st.first_seq = w->seq;
+			p->st.last_seq = w->seq;
+			p->st.appended++;
+		}
+		if ((p->st.records & 1023) == 0)
+			import_progress(p, &last, false);
+	}
+	import_progress(p, &last, true);
+	return err;
+}
+
+static ledger_err import_once(import_pass *p, store *s, writer *w,
+                              const import_source *src, arena *a)
+{
+	ledger_err err;
+	reader *r;
+
+	if (src->fd >= 0 && lseek(src->fd, src->offset, SEEK_SET) != src->offset)
+		return err_set(w->e, LEDGER_EIO, "cannot rewind the input: %s",
+		               strerror(errno));
+	r = reader_new(p->opts->format, src->fd, src->data, src->bytes);
+	if (!r)
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	memset(&p->st, 0, sizeof p->st);
+	p->conflict = false;
+	if ((err = writer_begin(w)) == LEDGER_OK)
+		err = import_pass_run(p, w, r, a);
+	reader_free(r);
+	if (err == LEDGER_OK && p->st.rejected) {
+		writer_abort(w);
+		return err_set(w->e, p->conflict && p->st.rejected == 1 ?
+		               LEDGER_ECONFLICT : LEDGER_EINPUT,
+		               "%llu of %llu records refused; nothing was written",
+		               (unsigned long long)p->st.rejected,
+		               (unsigned long long)p->st.records);
+	}
+	if (err == LEDGER_OK)
+		err = writer_commit(w);
+	writer_abort(w);
+	(void)s;
+	return err;
+}
+
+ledger_err import_run(ledger_import_stats *out, store *s, errbuf *e,
+                      const uint8_t secret[WRITER_SECRET_BYTES], size_t margin,
+                      bool margin_exact, const import_source *src, const ledger_import_opts *opts)
+{
+	import_pass p = { .opts = opts, .started = mono_s() };
+	writer *w = malloc(sizeof *w);
+	arena a;
+	ledger_err err;
+	unsigned replays = 0;
+
+	if (!w)
+		return err_set(e, LEDGER_ENOMEM, "out of memory");
+	arena_init(&a);
+	if ((err = writer_init(w, s, e, secret)) != LEDGER_OK) {
+		free(w);
+		return err;
+	}
+	if (margin == 0) {
+		uint64_t m = (uint64_t)src->bytes * IMPORT_MARGIN_PER_BYTE;
+		margin = m < IMPORT_MARGIN_MIN_BYTES ? IMPORT_MARGIN_MIN_BYTES : (size_t)m;
+	}
+	err_clear(e);
+	for (;;) {
+		if ((err = store_reserve(s, margin, margin_exact && replays == 0, e)) != LEDGER_OK)
+			break;
+		err = import_once(&p, s, w, src, &a);
+		if (!(err == LEDGER_ESTORE && e->map_full) ||
+		    replays == IMPORT_REPLAYS_MAX)
+			break;
+		/* Nothing of this pass was committed: grow and start again. */
+		p.reported_upto = p.st.records > p.reported_upto ? p.st.records
+		                                                   : p.reported_upto;
+		if ((err = store_grow(s, e)) != LEDGER_OK)
+			break;
+		replays++;
+	}
+	p.st.replays = replays;
+	if (out)
+		*out = p.st;
+	writer_free(w);
+	free(w);
+	arena_free(&a);
+	return err;
+}

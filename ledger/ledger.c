@@ -1,0 +1,525 @@
+/* Open, close, init and the public calls: glue over store, writer, import. */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "bytes.h"
+#include "hash.h"
+#include "import.h"
+#include "ledger_impl.h"
+#include "note.h"
+#include "text.h"
+#include "verify.h"
+
+const char *ledger_errmsg(const ledger *l)
+{
+	return l ? l->e.msg : "out of memory";
+}
+
+void ledger_set_map_margin(ledger *l, size_t bytes)
+{
+	l->map_margin = bytes;
+	l->map_margin_exact = bytes != 0;
+}
+
+ledger_err ledger_set_key_path(ledger *l, const char *path)
+{
+	char *p = NULL;
+
+	if (path && !(p = strdup(path)))
+		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+	free(l->key_path);
+	l->key_path = p;
+	return LEDGER_OK;
+}
+
+/* ---- init ---- */
+
+static ledger_err write_meta(MDB_txn *txn, store *s, const char *name,
+                             const void *v, size_t n, errbuf *e)
+{
+	return store_put(txn, s, DB_META, name, strlen(name), v, n, 0, e);
+}
+
+static ledger_err init_meta(store *s, const char *origin, errbuf *e)
+{
+	uint8_t fv[4], iv[4], secret[WRITER_SECRET_BYTES];
+	MDB_txn *txn = NULL;
+	ledger_err err;
+
+	if (RAND_bytes(secret, sizeof secret) != 1)
+		return err_set(e, LEDGER_EIO, "the random number generator failed");
+	put_u32_be(fv, LEDGER_FORMAT_VERSION);
+	put_u32_be(iv, LEDGER_INDEX_VERSION);
+	if ((err = store_begin(&txn, s, true, e)) != LEDGER_OK)
+		return err;
+	if ((err = write_meta(txn, s, "format_version", fv, 4, e)) != LEDGER_OK ||
+	    (err = write_meta(txn, s, "index_version", iv, 4, e)) != LEDGER_OK ||
+	    (err = write_meta(txn, s, "id_secret", secret, sizeof secret, e)) != LEDGER_OK ||
+	    (err = write_meta(txn, s, "origin", origin, strlen(origin), e)) != LEDGER_OK) {
+		store_abort(txn);
+		return err;
+	}
+	return store_commit(&txn, e);
+}
+
+/* Write the signing key with O_EXCL|O_NOFOLLOW at mode 0600 and fsync it
+ * and its directory (DESIGN §5). */
+static ledger_err init_key(const char *path, const char *origin, errbuf *e)
+{
+	note_signer signer;
+	char text[512];
+	const char *why = note_signer_generate(&signer, origin);
+	size_t n;
+	int fd;
+
+	if (why)
+		return err_set(e, LEDGER_EKEY, "cannot make a signing key: %s", why);
+	n = note_signer_format(text, sizeof text - 1, &signer);
+	OPENSSL_cleanse(&signer, sizeof signer);
+	if (n == 0)
+		return err_set(e, LEDGER_EKEY, "cannot format the signing key");
+	text[n++] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, errno == EEXIST ? LEDGER_EEXIST : LEDGER_EIO,
+		               "cannot create the signing key '%s': %s%s", path,
+		               strerror(errno), errno == EEXIST ?
+		               " (choose another --key or remove it)" : "");
+	bool ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+	OPENSSL_cleanse(text, sizeof text);
+	if (close(fd) != 0 || !ok) {
+		unlink(path);
+		return err_set(e, LEDGER_EIO, "cannot write the signing key '%s'", path);
+	}
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	int dfd = -1;
+	if (slash)
+		*slash = '\0';
+	if (dir)
+		dfd = open(slash ? (*dir ? dir : "/") : ".", O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return LEDGER_OK;
+}
+
+static void init_remove(const char *dir)
+{
+	char p[4096];
+
+	snprintf(p, sizeof p, "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/lock.mdb", dir);
+	unlink(p);
+}
+
+ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
+                       char *errmsg, size_t errmsg_bytes)
+{
+	errbuf e;
+	char origin[LEDGER_ORIGIN_BYTES_MAX + 1], path[4096], key_path[4096];
+	store *s = NULL;
+	ledger_err err;
+	struct stat st;
+
+	err_clear(&e);
+	if (opts && opts->origin) {
+		const char *why = text_check_origin(opts->origin, strlen(opts->origin));
+		if (why) {
+			err = err_set(&e, LEDGER_EUSAGE, "origin '%.64s': %s", opts->origin, why);
+			goto out;
+		}
+		snprintf(origin, sizeof origin, "%s", opts->origin);
+	} else {
+		uint8_t r[16];
+		char hex[33];
+		if (RAND_bytes(r, sizeof r) != 1) {
+			err = err_set(&e, LEDGER_EIO, "the random number generator failed");
+			goto out;
+		}
+		hex_encode(hex, r, sizeof r);
+		snprintf(origin, sizeof origin, "annals.invalid/%s", hex);
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		err = err_set(&e, LEDGER_EIO, "cannot create '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (stat(path, &st) == 0) {
+		err = err_set(&e, LEDGER_EEXIST, "a ledger already exists in '%s'", dir);
+		goto out;
+	}
+	snprintf(key_path, sizeof key_path, "%s/signing.key", dir);
+	const char *kp = opts && opts->key_path ? opts->key_path : key_path;
+	if ((err = init_key(kp, origin, &e)) != LEDGER_OK)
+		goto out;
+	if ((err = store_open(&s, dir, 0, true, &e)) != LEDGER_OK ||
+	    (err = init_meta(s, origin, &e)) != LEDGER_OK) {
+		store_close(s);
+		s = NULL;
+		init_remove(dir);
+		unlink(kp);
+	}
+out:
+	store_close(s);
+	if (errmsg && errmsg_bytes)
+		snprintf(errmsg, errmsg_bytes, "%s", e.msg);
+	return err;
+}
+
+/* ---- open ---- */
+
+static ledger_err read_meta(ledger *l, MDB_txn *txn, const char *name,
+                            MDB_val *v)
+{
+	ledger_err err = store_get(txn, l->s, DB_META, name, strlen(name), v, &l->e);
+
+	if (err == LEDGER_ENOTFOUND)
+		return err_set(&l->e, LEDGER_EVERSION, "'%s' is missing from the meta "
+		               "database: not an annals ledger", name);
+	return err;
+}
+
+static ledger_err open_meta(ledger *l)
+{
+	MDB_txn *txn = NULL;
+	MDB_val v;
+	ledger_err err;
+
+	if ((err = store_begin(&txn, l->s, false, &l->e)) != LEDGER_OK)
+		return err;
+	if ((err = read_meta(l, txn, "format_version", &v)) != LEDGER_OK)
+		goto out;
+	if (v.mv_size != 4 || get_u32_be(v.mv_data) != LEDGER_FORMAT_VERSION) {
+		err = err_set(&l->e, LEDGER_EVERSION, "this ledger has format version "
+		              "%u; this annals reads version %u: dump it with the "
+		              "annals that wrote it and import the dump",
+		              v.mv_size == 4 ? get_u32_be(v.mv_data) : 0,
+		              LEDGER_FORMAT_VERSION);
+		goto out;
+	}
+	if ((err = read_meta(l, txn, "index_version", &v)) != LEDGER_OK)
+		goto out;
+	if (v.mv_size != 4 || get_u32_be(v.mv_data) != LEDGER_INDEX_VERSION) {
+		err = err_set(&l->e, LEDGER_EVERSION, "the indexes have version %u; "
+		              "this annals uses version %u: run annals rebuild",
+		              v.mv_size == 4 ? get_u32_be(v.mv_data) : 0,
+		              LEDGER_INDEX_VERSION);
+		goto out;
+	}
+	if ((err = read_meta(l, txn, "id_secret", &v)) != LEDGER_OK)
+		goto out;
+	if (v.mv_size != WRITER_SECRET_BYTES) {
+		err = err_set(&l->e, LEDGER_ECORRUPT, "the id secret has the wrong size");
+		goto out;
+	}
+	memcpy(l->secret, v.mv_data, WRITER_SECRET_BYTES);
+	if ((err = read_meta(l, txn, "origin", &v)) != LEDGER_OK)
+		goto out;
+	if (v.mv_size == 0 || v.mv_size > LEDGER_ORIGIN_BYTES_MAX) {
+		err = err_set(&l->e, LEDGER_ECORRUPT, "the stored origin is invalid");
+		goto out;
+	}
+	memcpy(l->origin, v.mv_data, v.mv_size);
+	l->origin[v.mv_size] = '\0';
+out:
+	store_abort(txn);
+	return err;
+}
+
+ledger_err ledger_open(ledger **out, const char *dir, unsigned flags)
+{
+	ledger *l = calloc(1, sizeof *l);
+	ledger_err err;
+
+	*out = l;
+	if (!l)
+		return LEDGER_ENOMEM;
+	err = store_open(&l->s, dir, flags & LEDGER_OPEN_RDONLY ? STORE_RDONLY : 0,
+	                 false, &l->e);
+	if (err == LEDGER_OK)
+		err = open_meta(l);
+	if (err != LEDGER_OK) {
+		store_close(l->s);
+		l->s = NULL;
+	}
+	return err;
+}
+
+void ledger_close(ledger *l)
+{
+	if (!l)
+		return;
+	store_close(l->s);
+	free(l->key_path);
+	OPENSSL_cleanse(l->secret, sizeof l->secret);
+	free(l);
+}
+
+/* ---- import ---- */
+
+static ledger_err import_with(ledger_import_stats *out, ledger *l,
+                              const import_source *src,
+                              const ledger_import_opts *opts)
+{
+	ledger_import_opts o = { 0 };
+
+	if (!opts) {
+		o.expect_version = -1;
+		opts = &o;
+	}
+	return import_run(out, l->s, &l->e, l->secret, l->map_margin,
+	                  l->map_margin_exact, src, opts);
+}
+
+ledger_err ledger_import_fd(ledger_import_stats *out, ledger *l, int fd,
+                            const ledger_import_opts *opts)
+{
+	import_source src = { .fd = fd };
+	struct stat st;
+	int spooled = -1;
+	ledger_err err;
+
+	assert(l && l->s);
+	err_clear(&l->e);
+	src.offset = lseek(fd, 0, SEEK_CUR);
+	if (src.offset < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		/* A pipe cannot be replayed: keep a private copy first. */
+		spooled = import_spool(fd, store_dir(l->s), &src.bytes, &l->e);
+		if (spooled < 0)
+			return LEDGER_EIO;
+		src.fd = spooled;
+		src.offset = 0;
+	} else {
+		src.bytes = (size_t)(st.st_size - src.offset);
+	}
+	err = import_with(out, l, &src, opts);
+	if (spooled >= 0)
+		close(spooled);
+	return err;
+}
+
+ledger_err ledger_import_mem(ledger_import_stats *out, ledger *l,
+                             const void *data, size_t bytes,
+                             const ledger_import_opts *opts)
+{
+	import_source src = { .fd = -1, .data = data, .bytes = bytes };
+
+	assert(l && l->s);
+	err_clear(&l->e);
+	return import_with(out, l, &src, opts);
+}
+
+/* ---- reading ---- */
+
+ledger_err ledger_read_begin(MDB_txn **txn, ledger *l)
+{
+	assert(l && l->s);
+	err_clear(&l->e);
+	return store_begin(txn, l->s, false, &l->e);
+}
+
+ledger_err ledger_view_at(ledger_event_view *out, ledger *l, MDB_txn *txn,
+                          uint64_t seq, hasher *h)
+{
+	static const uint8_t leaf_prefix[1] = { 0 };
+	uint8_t k[8];
+	MDB_val v, b;
+	ledger_err err;
+
+	put_u64_be(k, seq);
+	if ((err = store_get(txn, l->s, DB_EVENTS, k, 8, &v, &l->e)) != LEDGER_OK)
+		return err == LEDGER_ENOTFOUND ? err_set(&l->e, LEDGER_ENOTFOUND,
+		       "no event with seq %llu", (unsigned long long)seq) : err;
+	memset(out, 0, sizeof *out);
+	out->seq = seq;
+	out->envelope = v.mv_data;
+	out->envelope_bytes = v.mv_size;
+	hasher_sha256(h, out->leaf_hash, leaf_prefix, 1, v.mv_data, v.mv_size);
+	err = store_get(txn, l->s, DB_BODIES, k, 8, &b, &l->e);
+	if (err == LEDGER_OK) {
+		out->body = b.mv_data;
+		out->body_bytes = b.mv_size;
+	} else if (err != LEDGER_ENOTFOUND) {
+		return err;
+	}
+	/* recorded_at is field 2, a varint right after seq: decode cheaply
+	 * with protobuf-c rather than by hand. */
+	arena a;
+	arena_init(&a);
+	Annals__Envelope *env = annals__envelope__unpack(&a.pb, v.mv_size, v.mv_data);
+	if (env)
+		out->recorded_at_us = env->recorded_at_us;
+	arena_free(&a);
+	return env ? LEDGER_OK : err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the "
+	             "envelope cannot be decoded (run annals verify)",
+	             (unsigned long long)seq);
+}
+
+ledger_err ledger_each(ledger *l, uint64_t from, uint64_t limit,
+                       ledger_event_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	uint8_t key[8];
+	hasher h;
+	ledger_err err;
+	uint64_t count = 0;
+
+	if (hasher_init(&h) != 0)
+		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK ||
+	    (err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK)
+		goto out;
+	put_u64_be(key, from ? from : 1);
+	k.mv_data = key;
+	k.mv_size = 8;
+	err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, &l->e);
+	while (err == LEDGER_OK && (limit == 0 || count < limit)) {
+		ledger_event_view ev;
+		if (k.mv_size != 8) {
+			err = err_set(&l->e, LEDGER_ECORRUPT, "an events key is not 8 bytes");
+			break;
+		}
+		if ((err = ledger_view_at(&ev, l, txn, get_u64_be(k.mv_data), &h)) != LEDGER_OK)
+			break;
+		if (fn(ctx, &ev) != 0)
+			break;
+		count++;
+		err = store_cursor_get(c, &k, &v, MDB_NEXT, &l->e);
+	}
+	if (err == LEDGER_ENOTFOUND)
+		err = LEDGER_OK;
+out:
+	store_cursor_close(c);
+	store_abort(txn);
+	hasher_free(&h);
+	return err;
+}
+
+ledger_err ledger_get(ledger *l, uint64_t seq, ledger_event_fn fn, void *ctx)
+{
+	MDB_txn *txn = NULL;
+	ledger_event_view ev;
+	hasher h;
+	ledger_err err;
+
+	if (hasher_init(&h) != 0)
+		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	if ((err = ledger_read_begin(&txn, l)) == LEDGER_OK &&
+	    (err = ledger_view_at(&ev, l, txn, seq, &h)) == LEDGER_OK)
+		fn(ctx, &ev);
+	store_abort(txn);
+	hasher_free(&h);
+	return err;
+}
+
+ledger_err ledger_find_id(uint64_t *out_seq, ledger *l, const char *id)
+{
+	MDB_txn *txn = NULL;
+	MDB_val v;
+	ledger_err err;
+
+	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK)
+		return err;
+	err = store_get(txn, l->s, DB_IDS, id, strlen(id), &v, &l->e);
+	if (err == LEDGER_OK)
+		*out_seq = get_u64_be(v.mv_data);
+	else if (err == LEDGER_ENOTFOUND)
+		err_set(&l->e, LEDGER_ENOTFOUND, "no event with id '%.128s'", id);
+	store_abort(txn);
+	return err;
+}
+
+ledger_err ledger_get_head(ledger_head *out, ledger *l)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	hasher h;
+	ledger_err err;
+
+	memset(out, 0, sizeof *out);
+	if (hasher_init(&h) != 0)
+		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK ||
+	    (err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK)
+		goto out;
+	err = store_cursor_get(c, &k, &v, MDB_LAST, &l->e);
+	if (err == LEDGER_OK) {
+		ledger_event_view ev;
+		err = ledger_view_at(&ev, l, txn, get_u64_be(k.mv_data), &h);
+		if (err == LEDGER_OK) {
+			out->seq = ev.seq;
+			out->recorded_at_us = ev.recorded_at_us;
+			memcpy(out->leaf_hash, ev.leaf_hash, LEDGER_HASH_BYTES);
+		}
+	} else if (err == LEDGER_ENOTFOUND) {
+		err = LEDGER_OK;
+	}
+out:
+	store_cursor_close(c);
+	store_abort(txn);
+	hasher_free(&h);
+	return err;
+}
+
+/* ---- stats ---- */
+
+ledger_err ledger_get_stats(ledger_stats *out, ledger *l)
+{
+	MDB_txn *txn = NULL;
+	ledger_err err;
+	char path[4096];
+	struct stat st;
+
+	memset(out, 0, sizeof *out);
+	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK)
+		return err;
+	for (int i = 0; i < DB_COUNT && err == LEDGER_OK; i++) {
+		ledger_db_stats *d = &out->dbs[out->dbs_count++];
+		snprintf(d->name, sizeof d->name, "%s", store_db_name((store_db)i));
+		err = store_db_stat(txn, l->s, (store_db)i, &d->entries, &d->bytes, &l->e);
+	}
+	if (err == LEDGER_OK)
+		err = store_env_sizes(l->s, &out->map_bytes, &out->used_bytes, &l->e);
+	store_abort(txn);
+	if (err != LEDGER_OK)
+		return err;
+	out->events = out->dbs[DB_EVENTS].entries;
+	out->redacted = out->dbs[DB_REDACTIONS].entries;
+	out->organizations = out->dbs[DB_ORGS].entries;
+	out->relationships = out->dbs[DB_HEADS].entries;
+	out->format_version = LEDGER_FORMAT_VERSION;
+	out->index_version = LEDGER_INDEX_VERSION;
+	snprintf(out->origin, sizeof out->origin, "%s", l->origin);
+	snprintf(path, sizeof path, "%s/data.mdb", store_dir(l->s));
+	if (stat(path, &st) == 0)
+		out->file_bytes = (uint64_t)st.st_size;
+	return LEDGER_OK;
+}
+
+/* ---- verify ---- */
+
+ledger_err ledger_verify(ledger_verify_stats *out, ledger *l)
+{
+	MDB_txn *txn = NULL;
+	ledger_err err;
+
+	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK)
+		return err;
+	err = verify_run(out, l, txn, NULL, NULL);
+	store_abort(txn);
+	return err;
+}

@@ -1,0 +1,37 @@
+/* The handle behind `ledger *`, shared by the files that implement the
+ * public calls (ledger.c, render.c, verify.c, checkpoint.c). Modules below
+ * them (store, writer, merkle, note) never see it. */
+#ifndef LEDGER_IMPL_H
+#define LEDGER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "ledger.h"
+#include "limits.h"
+#include "store.h"
+#include "writer.h"
+
+#define LEDGER_FORMAT_VERSION 1u   /* hashed bytes: a change needs dump and import */
+#define LEDGER_INDEX_VERSION  1u   /* derived databases: a change needs rebuild */
+
+struct ledger {
+	store *s;
+	errbuf e;
+	uint8_t secret[WRITER_SECRET_BYTES];  /* id HMAC key, from meta */
+	char origin[LEDGER_ORIGIN_BYTES_MAX + 1];
+	char *key_path;                       /* NULL: $ANNALS_KEY or DIR/signing.key */
+	size_t map_margin;                    /* 0: derived from the input */
+	bool map_margin_exact;
+};
+
+/* Begin a read transaction, or say why not. */
+ledger_err ledger_read_begin(MDB_txn **txn, ledger *l);
+
+/* Read the event at seq inside txn into a view (body NULL when redacted).
+ * The view points into the map and is valid until txn ends. */
+ledger_err ledger_view_at(ledger_event_view *out, ledger *l, MDB_txn *txn,
+                          uint64_t seq, hasher *h);
+
+#endif

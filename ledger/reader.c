@@ -1,0 +1,441 @@
+/* Record readers for NDJSON and protobuf input (CSV: reader_csv.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "reader_impl.h"
+
+static const char bom[3] = { (char)0xEF, (char)0xBB, (char)0xBF };
+
+reader *reader_new(ledger_format format, int fd, const void *data, size_t bytes)
+{
+	reader *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->format = format;
+	r->fd = fd;
+	if (fd < 0) {
+		r->buf = (char *)data;     /* never written: see src_fill */
+		r->end = bytes;
+		r->eof = true;
+	} else {
+		r->cap = READER_BUF_BYTES + LEDGER_LINE_BYTES_MAX;
+		if (!(r->buf = malloc(r->cap))) {
+			free(r);
+			return NULL;
+		}
+		r->owned = true;
+	}
+	if (format == LEDGER_FORMAT_CSV && reader_csv_init(r) != 0) {
+		reader_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void reader_free(reader *r)
+{
+	if (!r)
+		return;
+	reader_csv_free(r);
+	if (r->owned)
+		free(r->buf);
+	free(r);
+}
+
+/* Read more bytes so that at least want bytes follow pos, or to the end.
+ * Returns -1 on a read error (errno set). */
+int src_fill(reader *r, size_t want)
+{
+	while (!r->eof && r->end - r->pos < want) {
+		if (r->pos > 0) {
+			memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+			r->end -= r->pos;
+			r->pos = 0;
+		}
+		if (r->end == r->cap)
+			return 0;           /* full: the caller sees a too-long record */
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			r->eof = true;
+		r->end += (size_t)n;
+	}
+	return 0;
+}
+
+/* The next line without its '\n' (and '\r'); false at the end. A line
+ * longer than LEDGER_LINE_BYTES_MAX sets *too_long and is skipped. */
+bool src_line(reader *r, const char **line, size_t *bytes, bool *too_long,
+              bool *read_error)
+{
+	size_t scanned = 0;
+
+	*too_long = *read_error = false;
+	for (;;) {
+		char *nl = memchr(r->buf + r->pos + scanned, '\n',
+		                  r->end - r->pos - scanned);
+		if (nl || r->eof) {
+			size_t n = nl ? (size_t)(nl - (r->buf + r->pos)) : r->end - r->pos;
+			if (!nl && n == 0)
+				return false;
+			*line = r->buf + r->pos;
+			*bytes = n;
+			r->pos += n + (nl ? 1 : 0);
+			if (*bytes && (*line)[*bytes - 1] == '\r')
+				(*bytes)--;
+			r->line++;
+			return true;
+		}
+		scanned = r->end - r->pos;
+		if (scanned >= LEDGER_LINE_BYTES_MAX) {
+			/* Skip the rest of the over-long line. */
+			*too_long = true;
+			r->pos = r->end;
+			scanned = 0;
+			while (!r->eof) {
+				if (src_fill(r, 1) != 0) { *read_error = true; return false; }
+				char *p = memchr(r->buf + r->pos, '\n', r->end - r->pos);
+				if (p) { r->pos = (size_t)(p - r->buf) + 1; break; }
+				r->pos = r->end;
+			}
+			r->line++;
+			*line = NULL;
+			*bytes = 0;
+			return true;
+		}
+		if (src_fill(r, scanned + READER_BUF_BYTES) != 0) {
+			*read_error = true;
+			return false;
+		}
+	}
+}
+
+/* ---- NDJSON ---- */
+
+typedef struct json_field {
+	const char *name;
+	size_t offset;              /* of a char * member */
+} json_field;
+
+#define F(s, m) { #m, offsetof(s, m) }
+static const json_field event_fields[] = {
+	F(Annals__InputEvent, id), F(Annals__InputEvent, type),
+	F(Annals__InputEvent, country), F(Annals__InputEvent, organization),
+	F(Annals__InputEvent, date), F(Annals__InputEvent, list),
+	F(Annals__InputEvent, authority), F(Annals__InputEvent, instrument),
+	F(Annals__InputEvent, summary), F(Annals__InputEvent, retracts),
+	F(Annals__InputEvent, redacts), F(Annals__InputEvent, reason),
+	F(Annals__InputEvent, name),
+};
+static const json_field source_fields[] = {
+	F(Annals__Source, url), F(Annals__Source, title),
+	F(Annals__Source, publisher), F(Annals__Source, date),
+	F(Annals__Source, language), F(Annals__Source, quote),
+};
+static const json_field participant_fields[] = {
+	F(Annals__Participant, name), F(Annals__Participant, role),
+	F(Annals__Participant, country),
+};
+#undef F
+
+/* Copy a JSON string into the arena; false with *fe set when it is not a
+ * string. null counts as absent. */
+static bool jstr(char **out, json_t *v, const char *field, arena *a,
+                        field_err *fe)
+{
+	if (json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return field_fail(fe, field, "must be a string");
+	if (!(*out = arena_strndup(a, json_string_value(v), json_string_length(v))))
+		return field_fail(fe, field, "out of memory");
+	if (strlen(*out) != json_string_length(v))
+		return field_fail(fe, field, "contains a NUL character");
+	return true;
+}
+
+/* Fill the string members of a message from a JSON object; unknown keys
+ * are refused so that a typo never drops data. */
+static bool json_object_fields(void *msg, json_t *obj, const json_field *fields,
+                               size_t count, const char *prefix, arena *a,
+                               field_err *fe)
+{
+	const char *key;
+	json_t *v;
+	char f[64];
+
+	json_object_foreach(obj, key, v) {
+		size_t i = 0;
+		while (i < count && strcmp(key, fields[i].name) != 0)
+			i++;
+		snprintf(f, sizeof f, "%s%.40s", prefix, key);
+		if (i == count)
+			return field_fail(fe, f, "unknown field");
+		if (!jstr((char **)((char *)msg + fields[i].offset), v, f, a, fe))
+			return false;
+	}
+	return true;
+}
+
+static bool json_strings(char ***out, size_t *n, json_t *arr, const char *field,
+                         arena *a, field_err *fe)
+{
+	char f[64];
+
+	if (json_is_null(arr))
+		return true;
+	if (!json_is_array(arr))
+		return field_fail(fe, field, "must be an array of strings");
+	*n = json_array_size(arr);
+	if (!(*out = arena_alloc(a, (*n + 1) * sizeof **out)))
+		return field_fail(fe, field, "out of memory");
+	for (size_t i = 0; i < *n; i++) {
+		snprintf(f, sizeof f, "%s[%zu]", field, i);
+		json_t *v = json_array_get(arr, i);
+		(*out)[i] = NULL;
+		if (!json_is_string(v))
+			return field_fail(fe, f, "must be a string");
+		if (!jstr(&(*out)[i], v, f, a, fe))
+			return false;
+	}
+	return true;
+}
+
+static bool json_sources(Annals__InputEvent *ev, json_t *arr, arena *a, field_err *fe)
+{
+	char f[64];
+
+	if (json_is_null(arr))
+		return true;
+	if (!json_is_array(arr))
+		return field_fail(fe, "sources", "must be an array of objects");
+	ev->n_sources = json_array_size(arr);
+	ev->sources = arena_alloc(a, (ev->n_sources + 1) * sizeof *ev->sources);
+	if (!ev->sources)
+		return field_fail(fe, "sources", "out of memory");
+	for (size_t i = 0; i < ev->n_sources; i++) {
+		json_t *o = json_array_get(arr, i);
+		snprintf(f, sizeof f, "sources[%zu]", i);
+		if (!json_is_object(o))
+			return field_fail(fe, f, "must be an object");
+		Annals__Source *s = arena_alloc(a, sizeof *s);
+		if (!s)
+			return field_fail(fe, f, "out of memory");
+		annals__source__init(s);
+		ev->sources[i] = s;
+		snprintf(f, sizeof f, "sources[%zu].", i);
+		if (!json_object_fields(s, o, source_fields, sizeof source_fields /
+		                        sizeof source_fields[0], f, a, fe))
+			return false;
+	}
+	return true;
+}
+
+static bool json_participants(Annals__InputEvent *ev, json_t *arr, arena *a,
+                              field_err *fe)
+{
+	char f[64];
+
+	if (json_is_null(arr))
+		return true;
+	if (!json_is_array(arr))
+		return field_fail(fe, "participants", "must be an array of objects");
+	ev->n_participants = json_array_size(arr);
+	ev->participants = arena_alloc(a, (ev->n_participants + 1) *
+	                               sizeof *ev->participants);
+	if (!ev->participants)
+		return field_fail(fe, "participants", "out of memory");
+	for (size_t i = 0; i < ev->n_participants; i++) {
+		json_t *o = json_array_get(arr, i);
+		snprintf(f, sizeof f, "participants[%zu]", i);
+		if (!json_is_object(o))
+			return field_fail(fe, f, "must be an object");
+		Annals__Participant *p = arena_alloc(a, sizeof *p);
+		if (!p)
+			return field_fail(fe, f, "out of memory");
+		annals__participant__init(p);
+		ev->participants[i] = p;
+		snprintf(f, sizeof f, "participants[%zu].", i);
+		if (!json_object_fields(p, o, participant_fields,
+		                        sizeof participant_fields /
+		                        sizeof participant_fields[0], f, a, fe))
+			return false;
+	}
+	return true;
+}
+
+static bool json_expect_version(Annals__InputEvent *ev, json_t *v, arena *a,
+                                field_err *fe)
+{
+	if (json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return field_fail(fe, "expect_version", "must be a whole number >= 0");
+	ev->expect_version = arena_alloc(a, sizeof *ev->expect_version);
+	if (!ev->expect_version)
+		return field_fail(fe, "expect_version", "out of memory");
+	annals__expected_version__init(ev->expect_version);
+	ev->expect_version->version = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+/* Convert one parsed NDJSON object into an input event. */
+static bool reader_json_event(Annals__InputEvent *ev, json_t *obj, arena *a,
+                       field_err *fe)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return field_fail(fe, "record", "must be a JSON object");
+	json_object_foreach(obj, key, v) {
+		bool ok;
+		if (strcmp(key, "sources") == 0)
+			ok = json_sources(ev, v, a, fe);
+		else if (strcmp(key, "participants") == 0)
+			ok = json_participants(ev, v, a, fe);
+		else if (strcmp(key, "aliases") == 0)
+			ok = json_strings(&ev->aliases, &ev->n_aliases, v, "aliases", a, fe);
+		else if (strcmp(key, "external_ids") == 0)
+			ok = json_strings(&ev->external_ids, &ev->n_external_ids, v,
+			                  "external_ids", a, fe);
+		else if (strcmp(key, "expect_version") == 0)
+			ok = json_expect_version(ev, v, a, fe);
+		else {
+			size_t i = 0, n = sizeof event_fields / sizeof event_fields[0];
+			while (i < n && strcmp(key, event_fields[i].name) != 0)
+				i++;
+			if (i == n)
+				return field_fail(fe, key[0] ? key : "record", "unknown field");
+			ok = jstr((char **)((char *)ev + event_fields[i].offset),
+			                 v, key, a, fe);
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static reader_status reader_ndjson(reader *r, Annals__InputEvent **out,
+                                   uint64_t *line, arena *a, field_err *fe)
+{
+	const char *text;
+	size_t n;
+	bool too_long, read_error;
+	json_error_t jerr;
+
+	for (;;) {
+		if (!src_line(r, &text, &n, &too_long, &read_error)) {
+			if (read_error) {
+				field_fail(fe, "input", "read error: %s", strerror(errno));
+				return READER_FAIL;
+			}
+			return READER_END;
+		}
+		*line = r->line;
+		if (too_long) {
+			field_fail(fe, "line", "longer than %u bytes", LEDGER_LINE_BYTES_MAX);
+			return READER_BAD;
+		}
+		if (r->line == 1 && n >= 3 && memcmp(text, bom, 3) == 0) {
+			text += 3;
+			n -= 3;
+		}
+		size_t i = 0;
+		while (i < n && (text[i] == ' ' || text[i] == '\t'))
+			i++;
+		if (i < n)
+			break;              /* blank lines are skipped */
+	}
+	json_t *obj = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj) {
+		field_fail(fe, "json", "%s (column %d)", jerr.text, jerr.column);
+		return READER_BAD;
+	}
+	Annals__InputEvent *ev = arena_alloc(a, sizeof *ev);
+	bool ok = ev != NULL;
+	if (ok) {
+		annals__input_event__init(ev);
+		ok = reader_json_event(ev, obj, a, fe);
+	} else {
+		field_fail(fe, "record", "out of memory");
+	}
+	json_decref(obj);
+	if (!ok)
+		return READER_BAD;
+	*out = ev;
+	return READER_RECORD;
+}
+
+/* ---- protobuf: varint length, then an InputEvent ---- */
+
+static reader_status reader_pb(reader *r, Annals__InputEvent **out,
+                               uint64_t *line, arena *a, field_err *fe)
+{
+	uint64_t len = 0;
+	size_t i = 0;
+
+	if (src_fill(r, 10) != 0) {
+		field_fail(fe, "input", "read error: %s", strerror(errno));
+		return READER_FAIL;
+	}
+	if (r->pos == r->end)
+		return READER_END;
+	*line = ++r->line;
+	for (;; i++) {
+		if (r->pos + i >= r->end || i >= 10) {
+			field_fail(fe, "length", "truncated or over-long varint");
+			return READER_FAIL;
+		}
+		uint8_t b = (uint8_t)r->buf[r->pos + i];
+		len |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			break;
+	}
+	if (len > LEDGER_LINE_BYTES_MAX) {
+		field_fail(fe, "length", "%llu bytes, over the limit of %u",
+		           (unsigned long long)len, LEDGER_LINE_BYTES_MAX);
+		return READER_FAIL;
+	}
+	r->pos += i + 1;
+	if (src_fill(r, (size_t)len) != 0) {
+		field_fail(fe, "input", "read error: %s", strerror(errno));
+		return READER_FAIL;
+	}
+	if (r->end - r->pos < len) {
+		field_fail(fe, "record", "truncated: %llu bytes announced, %zu left",
+		           (unsigned long long)len, r->end - r->pos);
+		return READER_FAIL;
+	}
+	Annals__InputEvent *ev = annals__input_event__unpack(&a->pb, (size_t)len,
+	                         (const uint8_t *)r->buf + r->pos);
+	r->pos += (size_t)len;
+	if (!ev) {
+		field_fail(fe, "record", "not a valid annals.InputEvent message");
+		return READER_BAD;
+	}
+	/* Strings must be UTF-8 without NUL; protobuf-c checks UTF-8 only for
+	 * proto3 strings it decodes, and event_check checks every field. */
+	*out = ev;
+	return READER_RECORD;
+}
+
+reader_status reader_next(reader *r, Annals__InputEvent **out, uint64_t *line,
+                          arena *a, field_err *fe)
+{
+	switch (r->format) {
+	case LEDGER_FORMAT_NDJSON: return reader_ndjson(r, out, line, a, fe);
+	case LEDGER_FORMAT_PB:     return reader_pb(r, out, line, a, fe);
+	case LEDGER_FORMAT_CSV:    return reader_csv(r, out, line, a, fe);
+	}
+	field_fail(fe, "format", "unknown input format");
+	return READER_FAIL;
+}

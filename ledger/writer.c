@@ -1,0 +1,457 @@
+/* Append events inside one write transaction. */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "bytes.h"
+#include "keys.h"
+#include "org.h"
+#include "text.h"
+#include "writer.h"
+
+static const uint8_t leaf_prefix[1] = { 0x00 };
+
+ledger_err writer_init(writer *w, store *s, errbuf *e,
+                       const uint8_t secret[WRITER_SECRET_BYTES])
+{
+	memset(w, 0, sizeof *w);
+	w->s = s;
+	w->e = e;
+	arena_init(&w->a);
+	w->salt_used = WRITER_SALT_POOL;
+	if (hasher_init(&w->h) != 0)
+		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256 and HMAC");
+	if (hasher_set_key(&w->h, secret, WRITER_SECRET_BYTES) != 0) {
+		hasher_free(&w->h);
+		return err_set(e, LEDGER_ECORRUPT, "cannot key HMAC-SHA-256");
+	}
+	return LEDGER_OK;
+}
+
+void writer_free(writer *w)
+{
+	writer_abort(w);
+	hasher_free(&w->h);
+	arena_free(&w->a);
+	codec_buf_free(&w->env_buf);
+	codec_buf_free(&w->body_buf);
+	codec_buf_free(&w->input_buf);
+}
+
+static int writer_read_merkle(void *ctx, uint64_t index, merkle_hash out)
+{
+	writer *w = ctx;
+	uint8_t k[8];
+	MDB_val v;
+
+	put_u64_be(k, index);
+	if (store_get(w->txn, w->s, DB_MERKLE, k, sizeof k, &v, w->e) != LEDGER_OK)
+		return -1;
+	if (v.mv_size != LEDGER_HASH_BYTES)
+		return -1;
+	memcpy(out, v.mv_data, LEDGER_HASH_BYTES);
+	return 0;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static ledger_err writer_load_head(writer *w)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	ledger_err err;
+
+	w->seq = 0;
+	memset(w->prev, 0, sizeof w->prev);
+	w->recorded_at_us = now_us();
+	if ((err = store_cursor(&c, w->txn, w->s, DB_EVENTS, w->e)) != LEDGER_OK)
+		return err;
+	err = store_cursor_get(c, &k, &v, MDB_LAST, w->e);
+	if (err == LEDGER_ENOTFOUND) {
+		store_cursor_close(c);
+		return LEDGER_OK;
+	}
+	if (err == LEDGER_OK) {
+		Annals__Envelope *env = codec_envelope_decode(&w->a, v.mv_data, v.mv_size);
+		if (k.mv_size != 8 || !env) {
+			err = err_set(w->e, LEDGER_ECORRUPT, "the last event cannot be "
+			              "decoded (run annals verify)");
+		} else {
+			w->seq = get_u64_be(k.mv_data);
+			hasher_sha256(&w->h, w->prev, leaf_prefix, 1, v.mv_data, v.mv_size);
+			/* recorded_at never decreases, whatever the clock does. */
+			if (env->recorded_at_us > w->recorded_at_us)
+				w->recorded_at_us = env->recorded_at_us;
+		}
+	}
+	store_cursor_close(c);
+	arena_reset(&w->a);
+	return err;
+}
+
+ledger_err writer_begin(writer *w)
+{
+	ledger_err err;
+
+	assert(!w->txn);
+	w->appended = 0;
+	if ((err = store_begin(&w->txn, w->s, true, w->e)) != LEDGER_OK)
+		return err;
+	if ((err = writer_load_head(w)) != LEDGER_OK)
+		goto fail;
+	if (merkle_frontier_load(&w->frontier, w->seq, writer_read_merkle, w) != 0) {
+		if (!w->e->msg[0])
+			err_set(w->e, LEDGER_ECORRUPT, "the Merkle tree of size %llu "
+			        "cannot be read (run annals verify)",
+			        (unsigned long long)w->seq);
+		err = LEDGER_ECORRUPT;
+		goto fail;
+	}
+	return LEDGER_OK;
+fail:
+	writer_abort(w);
+	return err;
+}
+
+ledger_err writer_commit(writer *w)
+{
+	assert(w->txn);
+	return store_commit(&w->txn, w->e);
+}
+
+void writer_abort(writer *w)
+{
+	store_abort(w->txn);
+	w->txn = NULL;
+}
+
+/* What an event's stream and target look like before it is written. */
+typedef struct append_ctx {
+	event_input ev;
+	char slug[LEDGER_SLUG_BYTES_MAX + 1];
+	uint8_t mac[LEDGER_HASH_BYTES];
+	char id_hex[33];
+	uint64_t target_seq;            /* retraction or redaction target */
+	uint64_t version;               /* stream version before this event */
+	uint8_t stream_prev[LEDGER_HASH_BYTES];
+	uint8_t rel[KEYS_REL_BYTES_MAX];
+	size_t rel_bytes;
+} append_ctx;
+
+static ledger_err resolve_org(writer *w, append_ctx *x, field_err *fe)
+{
+	Annals__InputEvent *n = &x->ev.norm;
+	char why[EVENT_REASON_BYTES];
+	ledger_err err;
+	MDB_val v;
+
+	if (x->ev.type == ANNALS__EVENT_TYPE__ORGANIZATION) {
+		const char *bad = text_check_slug(n->organization, strlen(n->organization));
+		if (bad) {
+			field_fail(fe, "organization", "'%.64s': %s", n->organization, bad);
+			return LEDGER_EINPUT;
+		}
+		err = store_get(w->txn, w->s, DB_ORGS, n->organization,
+		                strlen(n->organization), &v, w->e);
+		if (err == LEDGER_ENOTFOUND && !(n->name && *n->name)) {
+			field_fail(fe, "name", "required to register the new "
+			           "organization '%s'", n->organization);
+			return LEDGER_EINPUT;
+		}
+		return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+	}
+	if (!(n->organization && *n->organization))
+		return LEDGER_OK;   /* retraction, redaction */
+	err = org_resolve(x->slug, w->txn, w->s, n->organization, why, sizeof why, w->e);
+	if (err == LEDGER_ENOTFOUND || err == LEDGER_EINPUT) {
+		field_fail(fe, "organization", "%s", why);
+		return LEDGER_EINPUT;
+	}
+	if (err == LEDGER_OK)
+		n->organization = x->slug;
+	return err;
+}
+
+/* Find the target of a retraction or redaction and join its stream. */
+static ledger_err resolve_target(writer *w, append_ctx *x, field_err *fe)
+{
+	Annals__InputEvent *n = &x->ev.norm;
+	bool retract = x->ev.type == ANNALS__EVENT_TYPE__RETRACTION;
+	const char *field = retract ? "retracts" : "redacts";
+	const char *id = retract ? n->retracts : n->redacts;
+	uint8_t k[8];
+	MDB_val v;
+	ledger_err err = store_get(w->txn, w->s, DB_IDS, id, strlen(id), &v, w->e);
+
+	if (err == LEDGER_ENOTFOUND) {
+		field_fail(fe, field, "no event with id '%s'", id);
+		return LEDGER_EINPUT;
+	}
+	if (err != LEDGER_OK)
+		return err;
+	x->target_seq = get_u64_be(v.mv_data);
+	put_u64_be(k, x->target_seq);
+	if ((err = store_get(w->txn, w->s, DB_EVENTS, k, 8, &v, w->e)) != LEDGER_OK)
+		return err == LEDGER_ENOTFOUND ? err_set(w->e, LEDGER_ECORRUPT,
+		       "id '%s' names seq %llu, which is missing (run annals verify)",
+		       id, (unsigned long long)x->target_seq) : err;
+	Annals__Envelope *t = codec_envelope_decode(&w->a, v.mv_data, v.mv_size);
+	if (!t)
+		return err_set(w->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded "
+		               "(run annals verify)", (unsigned long long)x->target_seq);
+	if (t->type == ANNALS__EVENT_TYPE__RETRACTION ||
+	    t->type == ANNALS__EVENT_TYPE__REDACTION ||
+	    (retract && t->type == ANNALS__EVENT_TYPE__ORGANIZATION)) {
+		field_fail(fe, field, "'%s' is a%s %s event, which cannot be %s%s", id,
+		           t->type == ANNALS__EVENT_TYPE__ORGANIZATION ? "n" : "",
+		           event_type_name(t->type), retract ? "retracted" : "redacted",
+		           t->type == ANNALS__EVENT_TYPE__ORGANIZATION ?
+		           " (append another organization event to correct it)" : "");
+		return LEDGER_EINPUT;
+	}
+	err = store_get(w->txn, w->s, retract ? DB_RETRACTIONS : DB_REDACTIONS,
+	                k, 8, &v, w->e);
+	if (err == LEDGER_OK) {
+		field_fail(fe, field, "'%s' (seq %llu) is already %s by seq %llu", id,
+		           (unsigned long long)x->target_seq,
+		           retract ? "retracted" : "redacted",
+		           (unsigned long long)get_u64_be(v.mv_data));
+		return LEDGER_EINPUT;
+	}
+	if (err != LEDGER_ENOTFOUND)
+		return err;
+	n->country = t->country;
+	n->organization = t->organization;
+	return LEDGER_OK;
+}
+
+/* The content MAC keys both the derived id and the duplicate check: the
+ * normalized input with id and expect_version unset (DESIGN §3). */
+static ledger_err content_mac(writer *w, append_ctx *x)
+{
+	Annals__InputEvent m = x->ev.norm;
+
+	m.id = (char *)protobuf_c_empty_string;
+	m.expect_version = NULL;
+	m.type = (char *)event_type_name(x->ev.type);
+	if (!codec_pack(&w->input_buf, &m.base))
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	hasher_hmac(&w->h, x->mac, w->input_buf.data, w->input_buf.bytes);
+	if (!(x->ev.norm.id && *x->ev.norm.id)) {
+		hex_encode(x->id_hex, x->mac, 16);
+		x->ev.norm.id = x->id_hex;
+	}
+	return LEDGER_OK;
+}
+
+/* LEDGER_OK and *skipped when the id is stored with the same content. */
+static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
+                                  field_err *fe)
+{
+	const char *id = x->ev.norm.id;
+	MDB_val v;
+	ledger_err err = store_get(w->txn, w->s, DB_IDS, id, strlen(id), &v, w->e);
+
+	*skipped = false;
+	if (err == LEDGER_ENOTFOUND)
+		return LEDGER_OK;
+	if (err != LEDGER_OK)
+		return err;
+	if (v.mv_size == 8 + LEDGER_HASH_BYTES &&
+	    memcmp((uint8_t *)v.mv_data + 8, x->mac, LEDGER_HASH_BYTES) == 0) {
+		*skipped = true;
+		return LEDGER_OK;
+	}
+	field_fail(fe, "id", "'%s' is already stored (seq %llu) with other "
+	           "content; retract it and append the correction under a new id",
+	           id, (unsigned long long)get_u64_be(v.mv_data));
+	return LEDGER_EINPUT;
+}
+
+static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
+                              field_err *fe)
+{
+	const Annals__InputEvent *n = &x->ev.norm;
+	MDB_val v;
+	ledger_err err;
+
+	x->rel_bytes = keys_rel(x->rel, n->country, n->organization);
+	err = store_get(w->txn, w->s, DB_HEADS, x->rel, x->rel_bytes, &v, w->e);
+	if (err == LEDGER_ENOTFOUND) {
+		x->version = 0;
+		memset(x->stream_prev, 0, sizeof x->stream_prev);
+	} else if (err != LEDGER_OK) {
+		return err;
+	} else {
+		x->version = get_u64_be(v.mv_data);
+		memcpy(x->stream_prev, (uint8_t *)v.mv_data + 16, LEDGER_HASH_BYTES);
+	}
+	if (expect < 0 && x->ev.has_expect_version)
+		expect = (int64_t)x->ev.expect_version;
+	if (expect >= 0 && (uint64_t)expect != x->version) {
+		field_fail(fe, "expect_version", "expected version %lld but (%s, %s) "
+		           "is at version %llu: another writer got there first; "
+		           "read its status again and retry", (long long)expect,
+		           *n->country ? n->country : "none", n->organization,
+		           (unsigned long long)x->version);
+		return LEDGER_ECONFLICT;
+	}
+	return LEDGER_OK;
+}
+
+static const uint8_t *writer_salt(writer *w)
+{
+	if (w->salt_used == WRITER_SALT_POOL) {
+		/* A failing RNG must never give a predictable salt. */
+		int ok = RAND_bytes(w->salt, sizeof w->salt);
+		assert(ok == 1);
+		(void)ok;
+		w->salt_used = 0;
+	}
+	w->salt_used += WRITER_SALT_BYTES;
+	return w->salt + w->salt_used - WRITER_SALT_BYTES;
+}
+
+static ledger_err encode(writer *w, append_ctx *x, uint8_t leaf[LEDGER_HASH_BYTES],
+                         field_err *fe)
+{
+	Annals__Envelope env = ANNALS__ENVELOPE__INIT;
+	Annals__Body body = ANNALS__BODY__INIT;
+	uint8_t body_hash[LEDGER_HASH_BYTES];
+
+	if (!event_fill(&env, &body, &x->ev, &w->a))
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	body.salt.data = (uint8_t *)writer_salt(w);
+	body.salt.len = WRITER_SALT_BYTES;
+	if (!codec_pack(&w->body_buf, &body.base))
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	hasher_sha256(&w->h, body_hash, NULL, 0, w->body_buf.data, w->body_buf.bytes);
+	env.seq = w->seq + 1;
+	env.recorded_at_us = w->recorded_at_us;
+	env.prev_hash.data = w->prev;
+	env.prev_hash.len = LEDGER_HASH_BYTES;
+	env.stream_version = x->version + 1;
+	env.stream_prev.data = x->stream_prev;
+	env.stream_prev.len = LEDGER_HASH_BYTES;
+	env.body_hash.data = body_hash;
+	env.body_hash.len = LEDGER_HASH_BYTES;
+	if (!codec_pack(&w->env_buf, &env.base))
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	if (w->env_buf.bytes + w->body_buf.bytes > LEDGER_EVENT_BYTES_MAX) {
+		field_fail(fe, "event", "encodes to %zu bytes, over the limit of %u",
+		           w->env_buf.bytes + w->body_buf.bytes, LEDGER_EVENT_BYTES_MAX);
+		return LEDGER_EINPUT;
+	}
+	hasher_sha256(&w->h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
+	return LEDGER_OK;
+}
+
+static int writer_emit_merkle(void *ctx, uint64_t index, const merkle_hash hash)
+{
+	writer *w = ctx;
+	uint8_t k[8];
+
+	put_u64_be(k, index);
+	return store_put(w->txn, w->s, DB_MERKLE, k, 8, hash, LEDGER_HASH_BYTES,
+	                 MDB_APPEND, w->e) == LEDGER_OK ? 0 : -1;
+}
+
+/* Apply a retraction or redaction to the indexes of its target. */
+static ledger_err write_target(writer *w, const append_ctx *x, uint64_t seq)
+{
+	uint8_t k[8], v[8];
+	bool retract = x->ev.type == ANNALS__EVENT_TYPE__RETRACTION;
+	ledger_err err;
+
+	put_u64_be(k, x->target_seq);
+	put_u64_be(v, seq);
+	err = store_put(w->txn, w->s, retract ? DB_RETRACTIONS : DB_REDACTIONS,
+	                k, 8, v, 8, MDB_NOOVERWRITE, w->e);
+	if (err == LEDGER_OK && !retract) {
+		err = store_del(w->txn, w->s, DB_BODIES, k, 8, NULL, 0, w->e);
+		if (err == LEDGER_ENOTFOUND)
+			err = err_set(w->e, LEDGER_ECORRUPT, "the body of seq %llu is "
+			              "missing without a redaction (run annals verify)",
+			              (unsigned long long)x->target_seq);
+	}
+	return err;
+}
+
+static ledger_err write_event(writer *w, const append_ctx *x,
+                              const uint8_t leaf[LEDGER_HASH_BYTES])
+{
+	uint64_t seq = w->seq + 1;
+	uint8_t k[8], ids[8 + LEDGER_HASH_BYTES], head[16 + LEDGER_HASH_BYTES];
+	const char *id = x->ev.norm.id;
+	ledger_err err;
+
+	put_u64_be(k, seq);
+	put_u64_be(ids, seq);
+	memcpy(ids + 8, x->mac, LEDGER_HASH_BYTES);
+	put_u64_be(head, x->version + 1);
+	put_u64_be(head + 8, seq);
+	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
+	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
+	                     w->env_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK ||
+	    (err = store_put(w->txn, w->s, DB_BODIES, k, 8, w->body_buf.data,
+	                     w->body_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK ||
+	    (err = store_put(w->txn, w->s, DB_IDS, id, strlen(id), ids, sizeof ids,
+	                     MDB_NOOVERWRITE, w->e)) != LEDGER_OK ||
+	    (err = store_put(w->txn, w->s, DB_HEADS, x->rel, x->rel_bytes, head,
+	                     sizeof head, 0, w->e)) != LEDGER_OK)
+		return err;
+	if (x->target_seq && (err = write_target(w, x, seq)) != LEDGER_OK)
+		return err;
+	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
+		return LEDGER_ESTORE;
+	return LEDGER_OK;
+}
+
+ledger_err writer_append(writer *w, const Annals__InputEvent *in,
+                         int64_t expect_version, bool *skipped, field_err *fe)
+{
+	append_ctx x;
+	uint8_t leaf[LEDGER_HASH_BYTES];
+	ledger_err err;
+
+	assert(w->txn);
+	memset(&x, 0, sizeof x);
+	*skipped = false;
+	arena_reset(&w->a);
+	if (!event_check(&x.ev, in, &w->a, fe))
+		return LEDGER_EINPUT;
+	if ((err = resolve_org(w, &x, fe)) != LEDGER_OK ||
+	    (err = content_mac(w, &x)) != LEDGER_OK ||
+	    (err = check_duplicate(w, &x, skipped, fe)) != LEDGER_OK || *skipped)
+		return err;
+	if (x.ev.type == ANNALS__EVENT_TYPE__RETRACTION ||
+	    x.ev.type == ANNALS__EVENT_TYPE__REDACTION)
+		if ((err = resolve_target(w, &x, fe)) != LEDGER_OK)
+			return err;
+	if ((err = load_stream(w, &x, expect_version, fe)) != LEDGER_OK ||
+	    (err = encode(w, &x, leaf, fe)) != LEDGER_OK ||
+	    (err = write_event(w, &x, leaf)) != LEDGER_OK)
+		return err;
+	if (x.ev.type == ANNALS__EVENT_TYPE__ORGANIZATION) {
+		Annals__Envelope env = ANNALS__ENVELOPE__INIT;
+		env.organization = x.ev.norm.organization;
+		env.name = x.ev.norm.name;
+		env.n_aliases = x.ev.norm.n_aliases;
+		env.aliases = x.ev.norm.aliases;
+		if ((err = org_index(w->txn, w->s, &env, w->seq + 1, w->e)) != LEDGER_OK)
+			return err;
+	}
+	w->seq++;
+	memcpy(w->prev, leaf, LEDGER_HASH_BYTES);
+	w->appended++;
+	return LEDGER_OK;
+}
