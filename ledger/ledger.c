@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "bytes.h"
+#include "codec.h"
 #include "hash.h"
 #include "import.h"
 #include "ledger_impl.h"
@@ -521,5 +522,37 @@ ledger_err ledger_verify(ledger_verify_stats *out, ledger *l)
 		return err;
 	err = verify_run(out, l, txn, NULL, NULL);
 	store_abort(txn);
+	return err;
+}
+
+struct id_copy {
+	char *out;
+	bool ok;
+};
+
+static int copy_id(void *ctx, const ledger_event_view *ev)
+{
+	struct id_copy *x = ctx;
+	arena a;
+
+	arena_init(&a);
+	Annals__Envelope *env = codec_envelope_decode(&a, ev->envelope,
+	                                              ev->envelope_bytes);
+	if (env && strlen(env->id) < LEDGER_ID_TEXT_BYTES) {
+		memcpy(x->out, env->id, strlen(env->id) + 1);
+		x->ok = true;
+	}
+	arena_free(&a);
+	return 0;
+}
+
+ledger_err ledger_get_id(char out[LEDGER_ID_TEXT_BYTES], ledger *l, uint64_t seq)
+{
+	struct id_copy x = { out, false };
+	ledger_err err = ledger_get(l, seq, copy_id, &x);
+
+	if (err == LEDGER_OK && !x.ok)
+		err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded "
+		              "(run annals verify)", (unsigned long long)seq);
 	return err;
 }

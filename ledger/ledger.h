@@ -161,6 +161,11 @@ typedef int (*ledger_event_fn)(void *ctx, const ledger_event_view *ev);
 ledger_err ledger_each(ledger *l, uint64_t from, uint64_t limit,
                        ledger_event_fn fn, void *ctx);
 
+#define LEDGER_ID_TEXT_BYTES 129   /* an event id (<= 128 bytes) and a NUL */
+
+/* Copy the id of the event at seq into out. */
+ledger_err ledger_get_id(char out[LEDGER_ID_TEXT_BYTES], ledger *l, uint64_t seq);
+
 /* Seq of the event with this id, or LEDGER_ENOTFOUND. */
 ledger_err ledger_find_id(uint64_t *out_seq, ledger *l, const char *id);
 

@@ -72,12 +72,19 @@ static void render_body(json_t *o, const Annals__Body *b)
 	set_str(o, "reason", b->reason);
 }
 
-static void render_fields(json_t *o, const Annals__Envelope *env)
+/* input: the import format, where a retraction or redaction names only
+ * its target (the relationship is copied from it when appended). */
+static void render_fields(json_t *o, const Annals__Envelope *env, bool input)
 {
+	bool joins = env->type == ANNALS__EVENT_TYPE__RETRACTION ||
+	             env->type == ANNALS__EVENT_TYPE__REDACTION;
+
 	set_str(o, "id", env->id);
 	set_str(o, "type", event_type_name(env->type));
-	set_str(o, "country", env->country);
-	set_str(o, "organization", env->organization);
+	if (!(input && joins)) {
+		set_str(o, "country", env->country);
+		set_str(o, "organization", env->organization);
+	}
 	if (env->date)
 		set_str(o, "date", env->date->edtf);
 	set_str(o, "list", env->list);
@@ -132,7 +139,7 @@ static void render_record(json_t *o, const ledger_event_view *ev,
 	set_hex(o, "stream_prev", &env->stream_prev);
 	set_hex(o, "heads_root", &env->heads_root);
 	set_hex(o, "body_hash", &env->body_hash);
-	render_fields(o, env);
+	render_fields(o, env, false);
 	if (env->date) {
 		json_t *span = json_object();
 		date_format_day(day, env->date->first_day);
@@ -167,7 +174,7 @@ static ledger_err render_json(json_t **out, ledger *l,
 	if (flags & LEDGER_JSON_RECORD)
 		render_record(o, ev, env);
 	else
-		render_fields(o, env);
+		render_fields(o, env, true);
 	if (b)
 		render_body(o, b);
 	if (flags & LEDGER_JSON_RECORD) {
