@@ -10,7 +10,7 @@ CC      ?= cc
 DEB_PKGS = gcc libc6-dev make pkg-config liblmdb-dev lmdb-utils \
            libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
            libssl-dev libjansson-dev libcsv-dev libunistring-dev \
-           libcunit1-dev iso-codes man-db
+           libcunit1-dev iso-codes man-db jq
 
 PKGS     = lmdb libprotobuf-c libcrypto jansson
 # Recursively expanded, so pkg-config runs after the packages are installed.
