@@ -1,0 +1,380 @@
+/* ledger_verify against tampering (DESIGN §8): bytes of stored envelopes,
+ * bodies, Merkle nodes and stream heads are changed, deleted or swapped
+ * directly in LMDB, and verify must return LEDGER_ECORRUPT naming the
+ * first bad seq (or the Merkle node). The expected root of a clean ledger
+ * is recomputed here from the leaf hashes (RFC 9162). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <openssl/evp.h>
+
+#include "fixture.h"
+#include "ledger.h"
+
+#define EVENTS 50u
+
+static void node_hash(uint8_t out[LEDGER_HASH_BYTES],
+                      const uint8_t left[LEDGER_HASH_BYTES],
+                      const uint8_t right[LEDGER_HASH_BYTES])
+{
+	static const uint8_t one[1] = { 0x01 };
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	          EVP_DigestUpdate(c, one, 1) == 1 &&
+	          EVP_DigestUpdate(c, left, LEDGER_HASH_BYTES) == 1 &&
+	          EVP_DigestUpdate(c, right, LEDGER_HASH_BYTES) == 1 &&
+	          EVP_DigestFinal_ex(c, out, NULL) == 1);
+	EVP_MD_CTX_free(c);
+}
+
+/* RFC 9162 root, level by level: an unpaired last node moves up as is,
+ * which gives the same tree as splitting at the largest power of two. */
+static void tree_root(uint8_t out[LEDGER_HASH_BYTES], const fixture_event *ev,
+                      size_t n)
+{
+	uint8_t (*level)[LEDGER_HASH_BYTES] = malloc(n * LEDGER_HASH_BYTES);
+
+	CU_ASSERT_FATAL(level != NULL && n > 0);
+	for (size_t i = 0; i < n; i++)
+		memcpy(level[i], ev[i].leaf_hash, LEDGER_HASH_BYTES);
+	while (n > 1) {
+		size_t m = 0;
+		for (size_t i = 0; i + 1 < n; i += 2)
+			node_hash(level[m++], level[i], level[i + 1]);
+		if (n % 2)
+			memcpy(level[m++], level[n - 1], LEDGER_HASH_BYTES);
+		n = m;
+	}
+	memcpy(out, level[0], LEDGER_HASH_BYTES);
+	free(level);
+}
+
+static void open_filled(fixture *f)
+{
+	CU_ASSERT_FATAL(fixture_open(f) == 0);
+	CU_ASSERT_FATAL(fixture_fill(f, EVENTS) == 0);
+}
+
+static void expect_clean(fixture *f)
+{
+	ledger_verify_stats vs;
+	ledger_err err = ledger_verify(&vs, f->l);
+
+	CU_ASSERT_EQUAL(err, LEDGER_OK);
+	if (err != LEDGER_OK)
+		fprintf(stderr, "\nverify: %s\n", ledger_errmsg(f->l));
+	CU_ASSERT_EQUAL(vs.events, EVENTS);
+	CU_ASSERT_EQUAL(vs.first_bad_seq, 0);
+}
+
+/* Verify must fail naming seq (0: no seq expected) or, when want is set,
+ * mentioning want. */
+static void expect_corrupt(fixture *f, uint64_t seq, const char *want,
+                           const char *what)
+{
+	ledger_verify_stats vs;
+	ledger_err err = ledger_verify(&vs, f->l);
+	const char *msg = ledger_errmsg(f->l);
+	bool ok = err == LEDGER_ECORRUPT;
+
+	CU_ASSERT_EQUAL(err, LEDGER_ECORRUPT);
+	if (seq) {
+		CU_ASSERT_EQUAL(vs.first_bad_seq, seq);
+		CU_ASSERT(fixture_names_seq(msg, seq));
+		ok = ok && vs.first_bad_seq == seq && fixture_names_seq(msg, seq);
+	}
+	if (want) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
+		ok = ok && strstr(msg, want);
+	}
+	if (!ok)
+		fprintf(stderr, "\n%s: want seq %llu%s%s; got %s (first_bad_seq %llu): %s\n",
+		        what, (unsigned long long)seq, want ? " and " : "",
+		        want ? want : "", ledger_strerror(err),
+		        (unsigned long long)vs.first_bad_seq, msg);
+}
+
+static void test_verify_clean(void)
+{
+	fixture f;
+	fixture_event *ev;
+	ledger_verify_stats vs;
+	uint8_t root[LEDGER_HASH_BYTES];
+
+	open_filled(&f);
+	size_t n = fixture_events(&ev, &f);
+	CU_ASSERT_FATAL(n == EVENTS);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, f.l), LEDGER_OK);
+	CU_ASSERT_EQUAL(vs.events, EVENTS);
+	CU_ASSERT_EQUAL(vs.redacted, 0);
+	CU_ASSERT_EQUAL(vs.first_bad_seq, 0);
+	CU_ASSERT(vs.streams >= 3);
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += ev[i].envelope_bytes + ev[i].body_bytes;
+	CU_ASSERT_EQUAL(vs.bytes, bytes);
+	tree_root(root, ev, n);
+	CU_ASSERT(memcmp(vs.root, root, LEDGER_HASH_BYTES) == 0);
+	/* tlog layout: 2n - popcount(n) stored hashes, 97 for 50 leaves. */
+	ledger_stats ls;
+	CU_ASSERT_EQUAL_FATAL(ledger_get_stats(&ls, f.l), LEDGER_OK);
+	for (size_t i = 0; i < ls.dbs_count; i++)
+		if (strcmp(ls.dbs[i].name, "merkle") == 0)
+			CU_ASSERT_EQUAL(ls.dbs[i].entries, 97);
+	/* The same on a read-only handle. */
+	ledger *ro = NULL;
+	fixture_close_ledger(&f);
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&ro, f.dir, LEDGER_OPEN_RDONLY), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, ro), LEDGER_OK);
+	CU_ASSERT_EQUAL(vs.events, EVENTS);
+	CU_ASSERT(memcmp(vs.root, root, LEDGER_HASH_BYTES) == 0);
+	ledger_close(ro);
+	fixture_events_free(ev, n);
+	fixture_close(&f);
+}
+
+/* Flip one byte, verify, flip it back, verify clean again. */
+static void flip_and_check(fixture *f, const char *db, uint64_t seq,
+                           size_t offset, uint8_t mask, const char *want)
+{
+	uint8_t key[8];
+	char what[96];
+
+	fixture_u64_key(key, seq);
+	snprintf(what, sizeof what, "%s seq %llu byte %zu ^ %02x", db,
+	         (unsigned long long)seq, offset, mask);
+	CU_ASSERT_FATAL(fixture_db_flip(f, db, key, 8, offset, mask) == 0);
+	expect_corrupt(f, seq, want, what);
+	CU_ASSERT_FATAL(fixture_db_flip(f, db, key, 8, offset, mask) == 0);
+	expect_clean(f);
+}
+
+static void test_verify_flipped_envelope_byte(void)
+{
+	fixture f;
+	fixture_event *ev;
+	static const uint64_t seqs[] = { 1, 2, 3, 17, 25, 31, 49, 50 };
+	static const uint8_t masks[] = { 0x01, 0x80, 0xff, 0x20 };
+
+	open_filled(&f);
+	size_t n = fixture_events(&ev, &f);
+	CU_ASSERT_FATAL(n == EVENTS);
+	for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		size_t len = ev[seqs[i] - 1].envelope_bytes;
+		/* First byte (a tag), inside the seq and hashes, middle, last. */
+		size_t offsets[] = { 0, 1, 5, 20, len / 2, len - 3, len - 1 };
+		for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++)
+			flip_and_check(&f, "events", seqs[i], offsets[k],
+			               masks[(i + k) % 4], NULL);
+	}
+	fixture_events_free(ev, n);
+	fixture_close(&f);
+}
+
+static void test_verify_flipped_body_byte(void)
+{
+	fixture f;
+	fixture_event *ev;
+	static const uint64_t seqs[] = { 1, 4, 20, 50 };
+
+	open_filled(&f);
+	size_t n = fixture_events(&ev, &f);
+	CU_ASSERT_FATAL(n == EVENTS);
+	for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		size_t len = ev[seqs[i] - 1].body_bytes;
+		/* The tag, the salt, the middle and the last byte. */
+		size_t offsets[] = { 0, 2, len / 2, len - 1 };
+		for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++)
+			flip_and_check(&f, "bodies", seqs[i], offsets[k], 0x04, NULL);
+	}
+	fixture_events_free(ev, n);
+	fixture_close(&f);
+}
+
+static void test_verify_deleted_body(void)
+{
+	static const uint64_t seqs[] = { 1, 23, 50 };
+
+	for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		fixture f;
+		uint8_t key[8];
+		open_filled(&f);
+		fixture_u64_key(key, seqs[i]);
+		CU_ASSERT_FATAL(fixture_db_del(&f, "bodies", key, 8) == 0);
+		expect_corrupt(&f, seqs[i], "redaction", "deleted body");
+		fixture_close(&f);
+	}
+}
+
+/* A redacted body whose redaction mark is removed is tampering too, and
+ * a body put back after its redaction is found. */
+static void test_verify_redaction_marks(void)
+{
+	fixture f;
+	uint8_t key[8];
+	void *body = NULL, *mark = NULL;
+	size_t body_bytes, mark_bytes;
+	ledger_verify_stats vs;
+
+	open_filled(&f);
+	fixture_u64_key(key, 10);
+	CU_ASSERT_FATAL(fixture_db_get(&f, "bodies", key, 8, &body, &body_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_import(&f, "{\"type\":\"redaction\",\"redacts\":"
+	                "\"ev-7\",\"reason\":\"takedown\"}", NULL) == LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, f.l), LEDGER_OK);
+	CU_ASSERT_EQUAL(vs.redacted, 1);
+	/* ev-7 is seq 10: three organizations come first. */
+	CU_ASSERT_FATAL(fixture_db_get(&f, "redactions", key, 8, &mark, &mark_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "redactions", key, 8) == 0);
+	expect_corrupt(&f, 10, NULL, "redaction mark deleted");
+	CU_ASSERT_FATAL(fixture_db_put(&f, "redactions", key, 8, mark, mark_bytes) == 0);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, f.l), LEDGER_OK);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "bodies", key, 8, body, body_bytes) == 0);
+	expect_corrupt(&f, 10, NULL, "body back after redaction");
+	free(body);
+	free(mark);
+	fixture_close(&f);
+}
+
+static void test_verify_changed_merkle_node(void)
+{
+	fixture f;
+	uint8_t key[8];
+	void *val = NULL;
+	size_t val_bytes;
+	/* For 50 leaves the tlog layout stores 97 hashes (indexes 0-96). */
+	static const uint64_t nodes[] = { 0, 1, 2, 30, 60, 95, 96 };
+
+	open_filled(&f);
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		char what[64];
+		snprintf(what, sizeof what, "merkle node %llu", (unsigned long long)nodes[i]);
+		fixture_u64_key(key, nodes[i]);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, 8, i % 32, 0x10) == 0);
+		expect_corrupt(&f, 0, "merkle", what);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, 8, i % 32, 0x10) == 0);
+		expect_clean(&f);
+	}
+	/* A deleted node, then an extra one. */
+	fixture_u64_key(key, 40);
+	CU_ASSERT_FATAL(fixture_db_get(&f, "merkle", key, 8, &val, &val_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "merkle", key, 8) == 0);
+	expect_corrupt(&f, 0, "merkle", "deleted merkle node");
+	CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, 8, val, val_bytes) == 0);
+	expect_clean(&f);
+	fixture_u64_key(key, 97);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, 8, val, val_bytes) == 0);
+	expect_corrupt(&f, 0, "merkle", "extra merkle node");
+	free(val);
+	fixture_close(&f);
+}
+
+static void test_verify_truncated_log(void)
+{
+	fixture f;
+	uint8_t key[8];
+
+	open_filled(&f);
+	fixture_u64_key(key, EVENTS);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "events", key, 8) == 0);
+	expect_corrupt(&f, 0, NULL, "last event deleted");
+	/* Also with its body gone, as a whole truncation would leave it. */
+	CU_ASSERT_FATAL(fixture_db_del(&f, "bodies", key, 8) == 0);
+	expect_corrupt(&f, 0, NULL, "last event and body deleted");
+	fixture_close(&f);
+}
+
+static void test_verify_deleted_middle_event(void)
+{
+	fixture f;
+	uint8_t key[8];
+
+	open_filled(&f);
+	fixture_u64_key(key, 20);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "events", key, 8) == 0);
+	expect_corrupt(&f, 20, NULL, "event 20 deleted");
+	fixture_close(&f);
+}
+
+static void test_verify_swapped_envelopes(void)
+{
+	static const uint64_t pairs[][2] = { { 1, 2 }, { 12, 30 }, { 49, 50 } };
+
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		fixture f;
+		uint8_t k1[8], k2[8];
+		open_filled(&f);
+		fixture_u64_key(k1, pairs[i][0]);
+		fixture_u64_key(k2, pairs[i][1]);
+		CU_ASSERT_FATAL(fixture_db_swap(&f, "events", k1, 8, k2, 8) == 0);
+		expect_corrupt(&f, pairs[i][0], NULL, "swapped envelopes");
+		/* Swapping the bodies too does not hide it. */
+		CU_ASSERT_FATAL(fixture_db_swap(&f, "bodies", k1, 8, k2, 8) == 0);
+		expect_corrupt(&f, pairs[i][0], NULL, "swapped envelopes and bodies");
+		fixture_close(&f);
+	}
+}
+
+/* The derived indexes are checked too: stream heads and the id index. */
+static void test_verify_changed_indexes(void)
+{
+	fixture f;
+	fixture_env e;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	uint8_t key[80];
+	size_t key_bytes = 0;
+
+	open_filled(&f);
+	/* The first stream head's key. */
+	CU_ASSERT_FATAL(fixture_env_open(&e, &f) == 0);
+	CU_ASSERT_FATAL(fixture_env_dbi(&e, "heads", &dbi) == 0);
+	MDB_cursor *c;
+	CU_ASSERT_FATAL(mdb_cursor_open(e.txn, dbi, &c) == 0);
+	if (mdb_cursor_get(c, &k, &v, MDB_FIRST) == 0 && k.mv_size <= sizeof key) {
+		memcpy(key, k.mv_data, k.mv_size);
+		key_bytes = k.mv_size;
+	}
+	mdb_cursor_close(c);
+	CU_ASSERT_FATAL(fixture_env_close(&e, false) == 0);
+	CU_ASSERT_FATAL(key_bytes > 0);
+	/* version, seq, leaf: a byte of each */
+	static const size_t offsets[] = { 7, 15, 16, 47 };
+	for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "heads", key, key_bytes,
+		                                offsets[i], 0x01) == 0);
+		expect_corrupt(&f, 0, "head", "stream head changed");
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "heads", key, key_bytes,
+		                                offsets[i], 0x01) == 0);
+		expect_clean(&f);
+	}
+	/* An id that points elsewhere. */
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "ids", "ev-5", 4, 7, 0x01) == 0);
+	expect_corrupt(&f, 8, NULL, "id index changed");
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "ids", "ev-5", 4, 7, 0x01) == 0);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "ids", "ev-5", 4) == 0);
+	expect_corrupt(&f, 8, NULL, "id deleted");
+	fixture_close(&f);
+}
+
+void suite_verify(void);
+
+void suite_verify(void)
+{
+	CU_pSuite s = CU_add_suite("verify", NULL, NULL);
+
+	CU_add_test(s, "clean ledger", test_verify_clean);
+	CU_add_test(s, "flipped envelope byte", test_verify_flipped_envelope_byte);
+	CU_add_test(s, "flipped body byte", test_verify_flipped_body_byte);
+	CU_add_test(s, "deleted body", test_verify_deleted_body);
+	CU_add_test(s, "redaction marks", test_verify_redaction_marks);
+	CU_add_test(s, "changed merkle node", test_verify_changed_merkle_node);
+	CU_add_test(s, "truncated log", test_verify_truncated_log);
+	CU_add_test(s, "deleted middle event", test_verify_deleted_middle_event);
+	CU_add_test(s, "swapped envelopes", test_verify_swapped_envelopes);
+	CU_add_test(s, "changed indexes", test_verify_changed_indexes);
+}
