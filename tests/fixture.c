@@ -10,6 +10,11 @@
 #include "fixture.h"
 
 #define FIXTURE_DBS_MAX 32u   /* more than the ledger's named databases */
+#define FIXTURE_LIVE_MAX 64u  /* fixtures open at once */
+
+/* Directories of open fixtures, so that a test ended early by a fatal
+ * assertion does not leave its ledger behind. */
+static char fixture_live[FIXTURE_LIVE_MAX][FIXTURE_DIR_BYTES];
 
 static void fixture_fail(const char *what, const char *detail)
 {
@@ -31,6 +36,32 @@ int fixture_rmtree(const char *dir)
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void live_add(const char *dir)
+{
+	for (size_t i = 0; i < FIXTURE_LIVE_MAX; i++)
+		if (!fixture_live[i][0]) {
+			snprintf(fixture_live[i], FIXTURE_DIR_BYTES, "%s", dir);
+			return;
+		}
+}
+
+static void live_remove(const char *dir)
+{
+	for (size_t i = 0; i < FIXTURE_LIVE_MAX; i++)
+		if (strcmp(fixture_live[i], dir) == 0)
+			fixture_live[i][0] = '\0';
+}
+
+int fixture_suite_cleanup(void)
+{
+	for (size_t i = 0; i < FIXTURE_LIVE_MAX; i++)
+		if (fixture_live[i][0]) {
+			fixture_rmtree(fixture_live[i]);
+			fixture_live[i][0] = '\0';
+		}
+	return 0;
+}
+
 int fixture_open(fixture *f)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -45,6 +76,7 @@ int fixture_open(fixture *f)
 		f->dir[0] = '\0';
 		return -1;
 	}
+	live_add(f->dir);
 	err = ledger_init(f->dir, NULL, msg, sizeof msg);
 	if (err != LEDGER_OK) {
 		fixture_fail("ledger_init failed", msg);
@@ -81,6 +113,8 @@ void fixture_close(fixture *f)
 	fixture_close_ledger(f);
 	if (f->dir[0] && fixture_rmtree(f->dir) != 0)
 		fixture_fail("cannot remove", f->dir);
+	if (f->dir[0])
+		live_remove(f->dir);
 	f->dir[0] = '\0';
 }
 

@@ -33,6 +33,10 @@ int fixture_open(fixture *f);
 /* Close the handle (if open) and remove the directory recursively. */
 void fixture_close(fixture *f);
 
+/* Remove the directories of fixtures that a failed CU_ASSERT_FATAL left
+ * open; a suite's cleanup function (returns 0). */
+int fixture_suite_cleanup(void);
+
 /* Close the handle only; fixture_reopen opens it again. */
 void fixture_close_ledger(fixture *f);
 int fixture_reopen(fixture *f);

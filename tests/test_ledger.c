@@ -1185,7 +1185,7 @@ void suite_ledger(void);
 
 void suite_ledger(void)
 {
-	CU_pSuite s = CU_add_suite("ledger", NULL, NULL);
+	CU_pSuite s = CU_add_suite("ledger", NULL, fixture_suite_cleanup);
 
 	CU_add_test(s, "init refuses an existing ledger", test_ledger_init_refuses_existing);
 	CU_add_test(s, "init: origin and key", test_ledger_init_origin_and_key);

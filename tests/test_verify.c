@@ -365,7 +365,7 @@ void suite_verify(void);
 
 void suite_verify(void)
 {
-	CU_pSuite s = CU_add_suite("verify", NULL, NULL);
+	CU_pSuite s = CU_add_suite("verify", NULL, fixture_suite_cleanup);
 
 	CU_add_test(s, "clean ledger", test_verify_clean);
 	CU_add_test(s, "flipped envelope byte", test_verify_flipped_envelope_byte);
