@@ -178,6 +178,7 @@ static ledger_err import_once(import_pass *p, store *s, writer *w,
 	reader_free(r);
 	if (err == LEDGER_OK && p->st.rejected) {
 		writer_abort(w);
+		p->st.appended = p->st.first_seq = p->st.last_seq = 0;
 		return err_set(w->e, p->conflict && p->st.rejected == 1 ?
 		               LEDGER_ECONFLICT : LEDGER_EINPUT,
 		               "%llu of %llu records refused; nothing was written",

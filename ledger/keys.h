@@ -17,14 +17,14 @@
  *              the organization stream (none, org))
  *   [4..4+n)   organization slug, n = 1..63 bytes                    */
 static inline size_t keys_rel(uint8_t key[KEYS_REL_BYTES_MAX],
-                              const char *country, const char *org)
+                              const char *country_code, const char *org)
 {
-	size_t c = country ? strlen(country) : 0, n = strlen(org);
+	size_t c = country_code ? strlen(country_code) : 0, n = strlen(org);
 
 	assert(c <= LEDGER_COUNTRY_BYTES_MAX);
 	assert(n >= 1 && n <= LEDGER_SLUG_BYTES_MAX);
 	memset(key, 0, 4);
-	memcpy(key, country, c);
+	memcpy(key, country_code, c);
 	memcpy(key + 4, org, n);
 	return 4 + n;
 }

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "bytes.h"
+#include "checkpoint.h"
 #include "codec.h"
 #include "hash.h"
 #include "import.h"
@@ -49,7 +50,8 @@ static ledger_err write_meta(MDB_txn *txn, store *s, const char *name,
 	return store_put(txn, s, DB_META, name, strlen(name), v, n, 0, e);
 }
 
-static ledger_err init_meta(store *s, const char *origin, errbuf *e)
+static ledger_err init_meta(store *s, const char *origin, const char *vkey,
+                            errbuf *e)
 {
 	uint8_t fv[4], iv[4], secret[WRITER_SECRET_BYTES];
 	MDB_txn *txn = NULL;
@@ -64,7 +66,8 @@ static ledger_err init_meta(store *s, const char *origin, errbuf *e)
 	if ((err = write_meta(txn, s, "format_version", fv, 4, e)) != LEDGER_OK ||
 	    (err = write_meta(txn, s, "index_version", iv, 4, e)) != LEDGER_OK ||
 	    (err = write_meta(txn, s, "id_secret", secret, sizeof secret, e)) != LEDGER_OK ||
-	    (err = write_meta(txn, s, "origin", origin, strlen(origin), e)) != LEDGER_OK) {
+	    (err = write_meta(txn, s, "origin", origin, strlen(origin), e)) != LEDGER_OK ||
+	    (err = write_meta(txn, s, "verifier_key", vkey, strlen(vkey), e)) != LEDGER_OK) {
 		store_abort(txn);
 		return err;
 	}
@@ -72,8 +75,10 @@ static ledger_err init_meta(store *s, const char *origin, errbuf *e)
 }
 
 /* Write the signing key with O_EXCL|O_NOFOLLOW at mode 0600 and fsync it
- * and its directory (DESIGN §5). */
-static ledger_err init_key(const char *path, const char *origin, errbuf *e)
+ * and its directory (DESIGN §5). Its verifier key text goes to vkey, for
+ * the meta database. */
+static ledger_err init_key(const char *path, const char *origin,
+                           char vkey[LEDGER_VKEY_TEXT_BYTES], errbuf *e)
 {
 	note_signer signer;
 	char text[512];
@@ -83,6 +88,12 @@ static ledger_err init_key(const char *path, const char *origin, errbuf *e)
 
 	if (why)
 		return err_set(e, LEDGER_EKEY, "cannot make a signing key: %s", why);
+	note_verifier verifier;
+	note_verifier_of(&verifier, &signer);
+	if (note_verifier_format(vkey, LEDGER_VKEY_TEXT_BYTES, &verifier) == 0) {
+		OPENSSL_cleanse(&signer, sizeof signer);
+		return err_set(e, LEDGER_EKEY, "cannot format the verifier key");
+	}
 	n = note_signer_format(text, sizeof text - 1, &signer);
 	OPENSSL_cleanse(&signer, sizeof signer);
 	if (n == 0)
@@ -129,6 +140,7 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
 {
 	errbuf e;
 	char origin[LEDGER_ORIGIN_BYTES_MAX + 1], path[4096], key_path[4096];
+	char vkey[LEDGER_VKEY_TEXT_BYTES];
 	store *s = NULL;
 	ledger_err err;
 	struct stat st;
@@ -162,10 +174,10 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
 	}
 	snprintf(key_path, sizeof key_path, "%s/signing.key", dir);
 	const char *kp = opts && opts->key_path ? opts->key_path : key_path;
-	if ((err = init_key(kp, origin, &e)) != LEDGER_OK)
+	if ((err = init_key(kp, origin, vkey, &e)) != LEDGER_OK)
 		goto out;
 	if ((err = store_open(&s, dir, 0, true, &e)) != LEDGER_OK ||
-	    (err = init_meta(s, origin, &e)) != LEDGER_OK) {
+	    (err = init_meta(s, origin, vkey, &e)) != LEDGER_OK) {
 		store_close(s);
 		s = NULL;
 		init_remove(dir);
@@ -211,7 +223,8 @@ static ledger_err open_meta(ledger *l)
 	}
 	if ((err = read_meta(l, txn, "index_version", &v)) != LEDGER_OK)
 		goto out;
-	if (v.mv_size != 4 || get_u32_be(v.mv_data) != LEDGER_INDEX_VERSION) {
+	if ((v.mv_size != 4 || get_u32_be(v.mv_data) != LEDGER_INDEX_VERSION) &&
+	    !(l->open_flags & LEDGER_OPEN_REBUILD)) {
 		err = err_set(&l->e, LEDGER_EVERSION, "the indexes have version %u; "
 		              "this annals uses version %u: run annals rebuild",
 		              v.mv_size == 4 ? get_u32_be(v.mv_data) : 0,
@@ -246,6 +259,7 @@ ledger_err ledger_open(ledger **out, const char *dir, unsigned flags)
 	*out = l;
 	if (!l)
 		return LEDGER_ENOMEM;
+	l->open_flags = flags;
 	err = store_open(&l->s, dir, flags & LEDGER_OPEN_RDONLY ? STORE_RDONLY : 0,
 	                 false, &l->e);
 	if (err == LEDGER_OK)
@@ -262,6 +276,9 @@ void ledger_close(ledger *l)
 	if (!l)
 		return;
 	store_close(l->s);
+	if (l->rx)
+		index_free(l->rx);
+	free(l->rx);
 	free(l->key_path);
 	OPENSSL_cleanse(l->secret, sizeof l->secret);
 	free(l);
@@ -520,7 +537,7 @@ ledger_err ledger_verify(ledger_verify_stats *out, ledger *l)
 
 	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK)
 		return err;
-	err = verify_run(out, l, txn, NULL, NULL);
+	err = checkpoint_verify_run(out, l, txn, NULL, NULL);
 	store_abort(txn);
 	return err;
 }

@@ -61,6 +61,7 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
                        char *errmsg, size_t errmsg_bytes);
 
 #define LEDGER_OPEN_RDONLY 1u  /* open for reading only */
+#define LEDGER_OPEN_REBUILD 2u /* open despite an index_version mismatch, to rebuild */
 
 /* Open the ledger in dir. Opens read-only when asked or when the directory
  * is not writable (falling back to MDB_NOLOCK when the lock file cannot be
@@ -208,6 +209,136 @@ typedef struct ledger_verify_stats {
 ledger_err ledger_verify(ledger_verify_stats *out, ledger *l);
 
 /* ------------------------------------------------------------------ */
+/* Verifiable log: roots, checkpoints, proofs (DESIGN §5, checkpoint.c) */
+
+#define LEDGER_SIZE_HEAD       UINT64_MAX  /* "the current tree size" */
+#define LEDGER_VKEY_TEXT_BYTES 320   /* <origin>+<8 hex>+<base64 key> and a NUL */
+#define LEDGER_PROOF_HASHES_MAX 128  /* elements of any proof of a tree < 2^63 */
+#define LEDGER_NOTE_BYTES_MAX  65536 /* a signed note read from a file */
+
+/* The verifier key of the ledger, "<origin>+<8 hex key hash>+<base64(0x01
+ * || Ed25519 public key)>", as stored in the meta database at init: it
+ * needs no private key. LEDGER_ECORRUPT when it is missing or malformed. */
+ledger_err ledger_verifier_key(char out[LEDGER_VKEY_TEXT_BYTES], ledger *l);
+
+/* Root of the tree of the first `size` events (size <= the tree size;
+ * LEDGER_SIZE_HEAD: the tree size), from O(log size) stored subtree hashes.
+ * The empty tree's root is SHA-256(""). LEDGER_EUSAGE when size is past
+ * the tree size; LEDGER_ECORRUPT when a stored hash is missing. */
+ledger_err ledger_root(uint8_t out[LEDGER_HASH_BYTES], ledger *l, uint64_t size);
+
+/* Sign a C2SP checkpoint of the tree of `size` events (LEDGER_SIZE_HEAD:
+ * the tree size) with the key of ledger_set_key_path (else $ANNALS_KEY,
+ * else DIR/signing.key) and store it in the ledger by tree size. *out is
+ * the signed note text, ending in '\n', malloc'd; the caller frees it.
+ *
+ * Fork protection: DIR/signing.state holds the last signed (size M, root
+ * R) and is replaced atomically (temporary file, fsync, rename, fsync of
+ * DIR) before the checkpoint is committed. For size N >= M, R must be the
+ * ledger's root of size M (and so must the root of the newest stored
+ * checkpoint), else LEDGER_EFORK: the ledger does not extend the last
+ * signed tree (a restored old copy?). For N < M the stored checkpoint of
+ * size N is returned unchanged when there is one, else LEDGER_EFORK.
+ * LEDGER_EKEY: the key is missing, readable or writable by group or others,
+ * not a signer key of this ledger's origin, or not the ledger's key.
+ * LEDGER_EUSAGE: size past the tree size. Needs a writable ledger. */
+ledger_err ledger_checkpoint(char **out, ledger *l, uint64_t size);
+
+typedef enum ledger_proof_kind {
+	LEDGER_PROOF_INCLUSION = 1,
+	LEDGER_PROOF_CONSISTENCY,
+} ledger_proof_kind;
+
+/* An RFC 9162 proof, elements leaf-adjacent first (as golang.org/x/mod/
+ * sumdb/tlog produces them). JSON (ledger_proof_json), lower-case hex:
+ *   inclusion   {"seq":S,"index":S-1,"tree_size":N,"leaf_hash":…,
+ *                "root":…,"proof":[…]}                   1 <= S <= N
+ *   consistency {"old_size":M,"new_size":N,"old_root":…,"new_root":…,
+ *                "proof":[…]}                            1 <= M <= N */
+typedef struct ledger_proof {
+	ledger_proof_kind kind;
+	uint64_t seq;                             /* inclusion: index + 1 */
+	uint64_t old_size;                        /* consistency: M */
+	uint64_t tree_size;                       /* inclusion: N; consistency: new size N */
+	uint8_t leaf_hash[LEDGER_HASH_BYTES];     /* inclusion */
+	uint8_t old_root[LEDGER_HASH_BYTES];      /* consistency */
+	uint8_t root[LEDGER_HASH_BYTES];          /* inclusion: root; consistency: new root */
+	size_t hashes_count;
+	uint8_t hashes[LEDGER_PROOF_HASHES_MAX][LEDGER_HASH_BYTES];
+} ledger_proof;
+
+/* Inclusion proof of event seq in the tree of `size` events
+ * (LEDGER_SIZE_HEAD: the tree size), from O(log size) stored hashes; the
+ * leaf hash is recomputed from the stored envelope and checked against the
+ * stored one. LEDGER_EUSAGE unless 1 <= seq <= size <= tree size. */
+ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
+                                  uint64_t size);
+
+/* Consistency proof from old_size to new_size (LEDGER_SIZE_HEAD: the tree
+ * size); empty when they are equal. LEDGER_EUSAGE unless
+ * 1 <= old_size <= new_size <= tree size. */
+ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
+                                    uint64_t old_size, uint64_t new_size);
+
+/* Render p as one line of JSON (no newline) in the format above, exactly
+ * those keys in that order, into a malloc'd string the caller frees. */
+ledger_err ledger_proof_json(char **out, const ledger_proof *p);
+
+/* Parse a proof in the JSON format above; the kind is told by its keys
+ * (tree_size: inclusion, old_size: consistency). Every key of the format
+ * is required and no other is accepted. LEDGER_EINPUT with a reason in why
+ * (a caller-owned buffer of why_bytes, may be NULL) when it is malformed.
+ * Needs no ledger. */
+ledger_err ledger_proof_parse(ledger_proof *out, const char *json,
+                              size_t json_bytes, char *why, size_t why_bytes);
+
+/* Check a proof: RFC 9162 §2.1.3.2 for inclusion, §2.1.4.2 for consistency
+ * (old == new needs an empty proof and equal roots). LEDGER_ECORRUPT with
+ * the reason in why when it does not verify. Needs no ledger. */
+ledger_err ledger_proof_check(const ledger_proof *p, char *why, size_t why_bytes);
+
+/* SHA-256(0x00 || record): the leaf hash of an envelope's bytes. */
+void ledger_leaf_hash(uint8_t out[LEDGER_HASH_BYTES], const void *record,
+                      size_t record_bytes);
+
+typedef struct ledger_checkpoint_info {
+	char origin[256];
+	uint64_t size;
+	uint8_t root[LEDGER_HASH_BYTES];
+} ledger_checkpoint_info;
+
+/* Open a signed checkpoint note with a verifier key text (C2SP: signature
+ * lines by other keys are ignored, up to 100 lines are read; the origin
+ * must be the key's name). LEDGER_EUSAGE when vkey is not a verifier key,
+ * LEDGER_ECORRUPT when the note is malformed or not signed by it; the
+ * reason goes to why (may be NULL). Needs no ledger. */
+ledger_err ledger_checkpoint_open(ledger_checkpoint_info *out,
+                                  const char *note, size_t note_bytes,
+                                  const char *vkey, size_t vkey_bytes,
+                                  char *why, size_t why_bytes);
+
+/* ledger_verify, then check that the ledger is an append-only extension of
+ * an old signed checkpoint (note, opened with vkey): its origin must be the
+ * ledger's, its size at most the tree size, and its root the root of that
+ * size recomputed from the stored envelopes (never from stored subtree
+ * hashes or checkpoints). LEDGER_ECORRUPT naming the reason otherwise
+ * (rewritten, truncated, smaller, another ledger); LEDGER_EUSAGE for a bad
+ * verifier key. *old receives the opened checkpoint. */
+ledger_err ledger_verify_checkpoint(ledger_verify_stats *out,
+                                    ledger_checkpoint_info *old, ledger *l,
+                                    const char *note, size_t note_bytes,
+                                    const char *vkey, size_t vkey_bytes);
+
+/* Compacted copy of the ledger (mdb_env_copy2 with MDB_CP_COMPACT, so the
+ * pages freed by redactions are not copied) into dir, which is created and
+ * must be absent or empty, with the signing key (see ledger_checkpoint)
+ * written to dir/signing.key at mode 0600 with O_EXCL, and signing.state
+ * when there is one; then the copy is opened and verified. On failure the
+ * files written are removed. LEDGER_EEXIST: dir is not empty; LEDGER_EKEY:
+ * the key cannot be used. */
+ledger_err ledger_backup(ledger *l, const char *dir);
+
+/* ------------------------------------------------------------------ */
 /* Statistics */
 
 typedef struct ledger_db_stats {
@@ -234,6 +365,119 @@ typedef struct ledger_stats {
 } ledger_stats;
 
 ledger_err ledger_get_stats(ledger_stats *out, ledger *l);
+
+/* ------------------------------------------------------------------ */
+/* Status, timeline, changes (DESIGN §6, status.c) */
+
+#define LEDGER_EDTF_TEXT_BYTES 16   /* an EDTF date and a NUL */
+#define LEDGER_SLUG_TEXT_BYTES 64   /* a slug and a NUL */
+
+typedef struct ledger_status_list {
+	char list[LEDGER_SLUG_TEXT_BYTES];
+	char since[LEDGER_EDTF_TEXT_BYTES];  /* date of the listing, as written */
+	char authority[401];
+	uint64_t seq;                        /* the listing event */
+} ledger_status_list;
+
+typedef struct ledger_status_axis {
+	const char *state;   /* static: "none", or for recognition "recognized" /
+	                      * "withdrawn", relations "established" /
+	                      * "suspended", mission "open" / "closed",
+	                      * sanctions "imposed" / "lifted" */
+	char since[LEDGER_EDTF_TEXT_BYTES];  /* "" when none */
+	uint64_t seq;                        /* 0 when none */
+} ledger_status_axis;
+
+typedef struct ledger_status {
+	char country[5];
+	char organization[LEDGER_SLUG_TEXT_BYTES];
+	char at[11];                 /* YYYY-MM-DD */
+	uint64_t as_of;              /* the seq the answer holds for */
+	bool listed;                 /* on at least one list */
+	bool certain;                /* false: a folded event's span holds `at`
+	                              * without ending on it */
+	size_t lists_count;
+	ledger_status_list *lists;   /* sorted by list; owned, see ledger_status_free */
+	ledger_status_axis recognition, relations, mission, sanctions;
+	uint64_t meetings;
+	char last_meeting[LEDGER_EDTF_TEXT_BYTES];   /* "" when none */
+	uint64_t last_change_seq;                    /* 0 when none */
+	char last_change_date[LEDGER_EDTF_TEXT_BYTES];
+	const char *last_change_type;                /* static; NULL when none */
+	uint64_t version;            /* events of the relationship as of as_of */
+} ledger_status;
+
+typedef struct ledger_status_query {
+	const char *country;         /* code (alpha-2, -3, -4) or English name */
+	const char *organization;    /* slug, name or alias, case-insensitive */
+	const char *at;              /* YYYY-MM-DD; NULL: today (UTC) */
+	const char *as_of;           /* seq or RFC 3339 time; NULL: the newest */
+} ledger_status_query;
+
+/* The status of a relationship (DESIGN §6). As of the newest seq it reads
+ * the current-status projection, or composes bucket folds of long streams
+ * (a bounded number of records); as of an older seq it folds the stream's
+ * events from the start. LEDGER_EUSAGE for a bad date or as-of,
+ * LEDGER_ENOTFOUND for an unknown country or organization, LEDGER_EINPUT
+ * for an ambiguous name (the candidates are in ledger_errmsg). *out owns
+ * its lists: free them with ledger_status_free. */
+ledger_err ledger_status_get(ledger_status *out, ledger *l,
+                             const ledger_status_query *q);
+
+/* Free what a status owns; the struct itself is the caller's. */
+void ledger_status_free(ledger_status *s);
+
+/* The status as one JSON object (DESIGN §6 field names), malloc'd; NULL
+ * when out of memory. */
+char *ledger_status_json(const ledger_status *s);
+
+typedef struct ledger_timeline_query {
+	const char *country;         /* NULL: every country */
+	const char *organization;    /* NULL: every organization */
+	const char *from;            /* EDTF: dates starting on or after its first day */
+	const char *to;              /* EDTF: dates starting on or before its last day */
+	const char *as_of;           /* seq or RFC 3339 time; NULL: the newest */
+} ledger_timeline_query;
+
+typedef struct ledger_timeline_item {
+	const ledger_event_view *event;
+	uint64_t retracted_by;       /* seq of its retraction as of as_of, or 0 */
+} ledger_timeline_item;
+
+typedef int (*ledger_timeline_fn)(void *ctx, const ledger_timeline_item *item);
+
+/* Dated events in effective-date order (date start, then seq) as of
+ * as_of; undated events (retractions, redactions, undated organization
+ * events) are not in a timeline. fn returns non-zero to stop. */
+ledger_err ledger_timeline(ledger *l, const ledger_timeline_query *q,
+                           ledger_timeline_fn fn, void *ctx);
+
+typedef struct ledger_changes_query {
+	const char *from, *to;       /* date mode: statuses at these days differ */
+	uint64_t since_seq;          /* seq mode (from and to NULL): as of this seq
+	                              * and as of the newest differ */
+	const char *at;              /* seq mode: the day compared; NULL: today */
+} ledger_changes_query;
+
+/* Called for each relationship whose status differs, in relationship
+ * order, with both statuses and the seqs of the events that changed it. */
+typedef int (*ledger_changes_fn)(void *ctx, const ledger_status *before,
+                                 const ledger_status *after,
+                                 const uint64_t *seqs, size_t seqs_count);
+
+ledger_err ledger_changes(ledger *l, const ledger_changes_query *q,
+                          ledger_changes_fn fn, void *ctx);
+
+typedef struct ledger_rebuild_stats {
+	uint64_t events;
+	bool equal;          /* the rebuilt indexes equal what was there */
+	uint8_t before[LEDGER_HASH_BYTES], after[LEDGER_HASH_BYTES]; /* digests */
+} ledger_rebuild_stats;
+
+/* Drop every index and projection and recompute them from the events
+ * alone, in one write transaction and one pass; report whether the result
+ * equals what was stored (it must). Also sets index_version. */
+ledger_err ledger_rebuild(ledger_rebuild_stats *out, ledger *l);
 
 #ifdef __cplusplus
 }

@@ -12,8 +12,10 @@
 #include "limits.h"
 #include "store.h"
 #include "writer.h"
+#include "index.h"
 
-#define LEDGER_FORMAT_VERSION 1u   /* hashed bytes: a change needs dump and import */
+#define LEDGER_FORMAT_VERSION 2u   /* hashed bytes: a change needs dump and import;
+                                    * 2: heads_root on the last envelope of a transaction */
 #define LEDGER_INDEX_VERSION  1u   /* derived databases: a change needs rebuild */
 
 struct ledger {
@@ -24,6 +26,8 @@ struct ledger {
 	char *key_path;                       /* NULL: $ANNALS_KEY or DIR/signing.key */
 	size_t map_margin;                    /* 0: derived from the input */
 	bool map_margin_exact;
+	indexer *rx;                          /* folds for queries, made on first use */
+	unsigned open_flags;                  /* LEDGER_OPEN_* */
 };
 
 /* Begin a read transaction, or say why not. */

@@ -92,6 +92,11 @@ bool src_line(reader *r, const char **line, size_t *bytes, bool *too_long,
 			if (*bytes && (*line)[*bytes - 1] == '\r')
 				(*bytes)--;
 			r->line++;
+			if (*bytes > LEDGER_LINE_BYTES_MAX) {   /* same rule from memory */
+				*too_long = true;
+				*line = NULL;
+				*bytes = 0;
+			}
 			return true;
 		}
 		scanned = r->end - r->pos;

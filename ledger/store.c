@@ -1,6 +1,7 @@
 /* LMDB environment, transactions and databases of one ledger. */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,11 @@ static const struct {
 	[DB_CHECKPOINTS] = { "checkpoints", 0 },
 	[DB_REDACTIONS]  = { "redactions", 0 },
 	[DB_RETRACTIONS] = { "retractions", 0 },
+	[DB_REL]         = { "rel", 0 },
+	[DB_BYDATE]      = { "bydate", 0 },
+	[DB_AGG]         = { "agg", 0 },
+	[DB_STATUS]      = { "status", 0 },
+	[DB_SMT]         = { "heads_map", 0 },
 };
 
 /* The one place that turns an LMDB code into a ledger_err. */
@@ -112,6 +118,17 @@ ledger_err store_open(store **out, const char *dir, unsigned flags,
 	if (create && s->readonly) {
 		err = err_set(e, LEDGER_EIO, "cannot write to '%s'", dir);
 		goto fail;
+	}
+	if (!create) {
+		/* LMDB would create an empty environment: say there is none. */
+		char path[4096];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/data.mdb", dir);
+		if (stat(path, &st) != 0) {
+			err = err_set(e, LEDGER_ENOTFOUND, "no ledger in '%s' (run "
+			              "annals init, or give -d DIR)", dir);
+			goto fail;
+		}
 	}
 	/* The environment is opened once per handle with MDB_NOTLS: read
 	 * transactions are not tied to threads, and none outlives a call. */
@@ -277,6 +294,13 @@ ledger_err store_del(MDB_txn *txn, const store *s, store_db db,
 	MDB_val k = { key_bytes, (void *)key };
 	MDB_val v = { val_bytes, (void *)val };
 	int rc = mdb_del(txn, store_dbi(s, db), &k, val ? &v : NULL);
+
+	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
+}
+
+ledger_err store_drop(MDB_txn *txn, const store *s, store_db db, errbuf *e)
+{
+	int rc = mdb_drop(txn, store_dbi(s, db), 0);
 
 	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
 }

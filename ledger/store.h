@@ -14,10 +14,10 @@
 
 /* The named databases. Keys and values are drawn where they are encoded. */
 typedef enum store_db {
-	DB_META = 0,     /* name -> value: format_version, index_version, id_secret, origin */
+	DB_META = 0,     /* name -> value: format_version, index_version, id_secret, origin, verifier_key */
 	DB_EVENTS,       /* u64be seq -> envelope bytes */
 	DB_BODIES,       /* u64be seq -> body bytes (absent once redacted) */
-	DB_IDS,          /* event id -> u64be seq, content MAC[32] */
+	DB_IDS,          /* event id -> u64be seq */
 	DB_HEADS,        /* relationship key -> u64be version, u64be seq, leaf[32] */
 	DB_ORGS,         /* slug -> u64be seq of its latest organization event */
 	DB_NAMES,        /* DUPSORT: folded name or alias -> slug */
@@ -25,6 +25,11 @@ typedef enum store_db {
 	DB_CHECKPOINTS,  /* u64be tree size -> signed checkpoint note */
 	DB_REDACTIONS,   /* u64be redacted seq -> u64be seq of the redaction */
 	DB_RETRACTIONS,  /* u64be retracted seq -> u64be seq of the retraction */
+	DB_REL,          /* relationship, date start, seq -> event summary (index.c) */
+	DB_BYDATE,       /* u32be date start, u64be seq -> relationship key */
+	DB_AGG,          /* relationship, level, bucket start -> fold (fold.c) */
+	DB_STATUS,       /* relationship -> fold of all its events */
+	DB_SMT,          /* heads map nodes, versioned by tree size (heads.c) */
 	DB_COUNT
 } store_db;
 
@@ -78,6 +83,9 @@ ledger_err store_put(MDB_txn *txn, const store *s, store_db db,
 ledger_err store_del(MDB_txn *txn, const store *s, store_db db,
                      const void *key, size_t key_bytes,
                      const void *val, size_t val_bytes, errbuf *e);
+
+/* Empty a database (it stays open). */
+ledger_err store_drop(MDB_txn *txn, const store *s, store_db db, errbuf *e);
 
 /* Cursors; store_cursor_get returns LEDGER_ENOTFOUND at the end. */
 ledger_err store_cursor(MDB_cursor **out, MDB_txn *txn, const store *s,

@@ -5,6 +5,7 @@
 #include "bytes.h"
 #include "codec.h"
 #include "hash.h"
+#include "heads.h"
 #include "keys.h"
 #include "ledger_impl.h"
 #include "merkle.h"
@@ -78,6 +79,8 @@ typedef struct verifier {
 	uint8_t prev[LEDGER_HASH_BYTES];
 	uint64_t recorded_at_us;
 	uint64_t seq;
+	bool txn_open;                   /* the last event carried no heads_root */
+	heads_mem *heads;                /* stream heads from the events alone */
 	ledger_verify_stats *st;
 	verify_root_fn on_root;          /* roots wanted at given sizes */
 	void *on_root_ctx;
@@ -156,7 +159,7 @@ static ledger_err verify_indexes(verifier *v, const Annals__Envelope *env)
 	                           strlen(env->id), &x, &v->l->e);
 
 	if (err == LEDGER_ENOTFOUND || (err == LEDGER_OK &&
-	    (x.mv_size != 8 + LEDGER_HASH_BYTES || get_u64_be(x.mv_data) != v->seq)))
+	    (x.mv_size != 8 || get_u64_be(x.mv_data) != v->seq)))
 		return bad(v, v->seq, "the id index does not point to this event");
 	if (err != LEDGER_OK)
 		return err;
@@ -204,6 +207,36 @@ static ledger_err verify_stream(verifier *v, const Annals__Envelope *env,
 	return LEDGER_OK;
 }
 
+/* The heads root that ends each write transaction equals the root of the
+ * stream heads recomputed from the events, and the stored map's root at
+ * that size. */
+static ledger_err verify_heads(verifier *v, const Annals__Envelope *env)
+{
+	uint8_t key[HEADS_KEY_BYTES], root[LEDGER_HASH_BYTES], stored[LEDGER_HASH_BYTES];
+	ledger_err err;
+
+	heads_key(key, env->country, env->organization);
+	if (heads_mem_set(v->heads, key, env->stream_version, v->seq) != 0)
+		return err_set(&v->l->e, LEDGER_ENOMEM, "out of memory");
+	v->txn_open = env->heads_root.len == 0;
+	if (v->txn_open)
+		return LEDGER_OK;
+	if (env->heads_root.len != LEDGER_HASH_BYTES)
+		return bad(v, v->seq, "heads_root is not 32 bytes");
+	if (heads_mem_root(v->heads, root) != 0)
+		return err_set(&v->l->e, LEDGER_ENOMEM, "out of memory");
+	if (memcmp(root, env->heads_root.data, LEDGER_HASH_BYTES) != 0)
+		return bad(v, v->seq, "heads_root differs from the root of the stream "
+		           "heads recomputed from the events");
+	if ((err = heads_root_at(stored, v->txn, v->l->s, &v->l->e, v->seq)) != LEDGER_OK)
+		return err;
+	if (memcmp(stored, root, LEDGER_HASH_BYTES) != 0)
+		return bad(v, v->seq, "heads map: the stored root at this size differs "
+		           "from the events' (run annals rebuild if only the map is "
+		           "damaged)");
+	return LEDGER_OK;
+}
+
 static ledger_err verify_event(verifier *v, const MDB_val *k, const MDB_val *val)
 {
 	uint8_t leaf[LEDGER_HASH_BYTES];
@@ -223,12 +256,17 @@ static ledger_err verify_event(verifier *v, const MDB_val *k, const MDB_val *val
 		return bad(v, v->seq, "prev_hash is not the leaf hash of the previous event");
 	if (env->recorded_at_us < v->recorded_at_us)
 		return bad(v, v->seq, "recorded_at is earlier than the previous event's");
+	if (v->txn_open && env->recorded_at_us != v->recorded_at_us)
+		return bad(v, v->seq, "recorded_at differs within a write transaction "
+		           "(the previous event carries no heads_root)");
 	v->recorded_at_us = env->recorded_at_us;
 	hasher_sha256(&v->h, leaf, leaf_prefix, 1, val->mv_data, val->mv_size);
 	v->st->bytes += val->mv_size;
 	if ((err = verify_body(v, env, k->mv_data)) != LEDGER_OK ||
 	    (err = verify_indexes(v, env)) != LEDGER_OK ||
 	    (err = verify_stream(v, env, leaf)) != LEDGER_OK)
+		return err;
+	if ((err = verify_heads(v, env)) != LEDGER_OK)
 		return err;
 	if (merkle_frontier_push(&v->frontier, leaf, verify_emit, v) != 0) {
 		v->st->first_bad_seq = v->seq;
@@ -251,9 +289,28 @@ static ledger_err verify_totals(verifier *v)
 	MDB_cursor *c = NULL;
 	MDB_val k, x;
 	uint64_t heads = 0, ids = 0, merkle = 0;
-	ledger_err err = store_cursor(&c, v->txn, v->l->s, DB_HEADS, &v->l->e);
+	ledger_err err;
 
-	if (err != LEDGER_OK)
+	/* A truncated log shows first as ids and stored hashes of events that
+	 * are missing; extra hashes alone are a tampered Merkle tree. */
+	if ((err = store_db_stat(v->txn, v->l->s, DB_MERKLE, &merkle, &x.mv_size,
+	                         &v->l->e)) != LEDGER_OK ||
+	    (err = store_db_stat(v->txn, v->l->s, DB_IDS, &ids, &x.mv_size,
+	                         &v->l->e)) != LEDGER_OK)
+		return err;
+	if (ids > v->seq && merkle > merkle_stored_count(v->seq)) {
+		v->st->first_bad_seq = v->seq + 1;
+		return err_set(&v->l->e, LEDGER_ECORRUPT, "seq %llu: missing: the "
+		               "indexes hold %llu events but the log ends at seq %llu "
+		               "(the log was truncated)", (unsigned long long)v->seq + 1,
+		               (unsigned long long)ids, (unsigned long long)v->seq);
+	}
+	if (merkle != merkle_stored_count(v->seq))
+		return err_set(&v->l->e, LEDGER_ECORRUPT, "merkle: %llu stored hashes, "
+		               "%llu expected for %llu events", (unsigned long long)merkle,
+		               (unsigned long long)merkle_stored_count(v->seq),
+		               (unsigned long long)v->seq);
+	if ((err = store_cursor(&c, v->txn, v->l->s, DB_HEADS, &v->l->e)) != LEDGER_OK)
 		return err;
 	for (err = store_cursor_get(c, &k, &x, MDB_FIRST, &v->l->e); err == LEDGER_OK;
 	     err = store_cursor_get(c, &k, &x, MDB_NEXT, &v->l->e)) {
@@ -266,14 +323,14 @@ static ledger_err verify_totals(verifier *v)
 		    memcmp((uint8_t *)x.mv_data + 16, s->leaf, LEDGER_HASH_BYTES)) {
 			store_cursor_close(c);
 			return err_set(&v->l->e, LEDGER_ECORRUPT, "stream heads: the "
-			               "head of a relationship differs from its events");
+			               "head of (%.4s, %.*s) differs from its events",
+			               *(char *)k.mv_data ? (char *)k.mv_data : "none",
+			               k.mv_size > 4 ? (int)k.mv_size - 4 : 0,
+			               (char *)k.mv_data + 4);
 		}
 	}
 	store_cursor_close(c);
 	if (err != LEDGER_ENOTFOUND)
-		return err;
-	if ((err = store_db_stat(v->txn, v->l->s, DB_IDS, &ids, &x.mv_size, &v->l->e)) ||
-	    (err = store_db_stat(v->txn, v->l->s, DB_MERKLE, &merkle, &x.mv_size, &v->l->e)))
 		return err;
 	if (heads != v->streams.used)
 		return err_set(&v->l->e, LEDGER_ECORRUPT, "stream heads: %llu stored, "
@@ -282,12 +339,6 @@ static ledger_err verify_totals(verifier *v)
 	if (ids != v->seq)
 		return err_set(&v->l->e, LEDGER_ECORRUPT, "id index: %llu ids for "
 		               "%llu events", (unsigned long long)ids,
-		               (unsigned long long)v->seq);
-	if (merkle != merkle_stored_count(v->seq))
-		return err_set(&v->l->e, LEDGER_ECORRUPT, "merkle: %llu stored hashes, "
-		               "%llu expected for %llu events (the log was truncated "
-		               "or extended outside annals)", (unsigned long long)merkle,
-		               (unsigned long long)merkle_stored_count(v->seq),
 		               (unsigned long long)v->seq);
 	return LEDGER_OK;
 }
@@ -301,10 +352,16 @@ ledger_err verify_run(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	MDB_val k, val;
 	ledger_err err;
 
+	uint64_t nodes = 0;
+
 	memset(out, 0, sizeof *out);
 	arena_init(&v.a);
-	if (hasher_init(&v.h) != 0)
+	if (!(v.heads = heads_mem_new()))
+		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+	if (hasher_init(&v.h) != 0) {
+		heads_mem_free(v.heads);
 		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	}
 	if ((err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK ||
 	    (err = store_cursor(&v.merkle, txn, l->s, DB_MERKLE, &l->e)) != LEDGER_OK)
 		goto out;
@@ -312,8 +369,13 @@ ledger_err verify_run(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	     err = store_cursor_get(c, &k, &val, MDB_NEXT, &l->e))
 		if ((err = verify_event(&v, &k, &val)) != LEDGER_OK)
 			break;
+	if (err == LEDGER_ENOTFOUND && v.txn_open)
+		err = bad(&v, v.seq, "the last event carries no heads_root: its write "
+		          "transaction was not sealed");
 	if (err == LEDGER_ENOTFOUND)
 		err = verify_totals(&v);
+	if (err == LEDGER_OK)
+		err = heads_check_stored(v.heads, txn, l->s, &l->e, &nodes);
 	if (err == LEDGER_OK) {
 		merkle_frontier_root(out->root, &v.frontier);
 		out->streams = v.streams.used;
@@ -322,6 +384,7 @@ out:
 	store_cursor_close(v.merkle);
 	store_cursor_close(c);
 	free(v.streams.slots);
+	heads_mem_free(v.heads);
 	arena_free(&v.a);
 	hasher_free(&v.h);
 	return err;

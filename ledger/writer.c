@@ -1,6 +1,7 @@
 /* Append events inside one write transaction. */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,12 +29,17 @@ ledger_err writer_init(writer *w, store *s, errbuf *e,
 		hasher_free(&w->h);
 		return err_set(e, LEDGER_ECORRUPT, "cannot key HMAC-SHA-256");
 	}
-	return LEDGER_OK;
+	ledger_err err = index_init(&w->ix, s, e, true);
+	if (err != LEDGER_OK)
+		hasher_free(&w->h);
+	return err;
 }
 
 void writer_free(writer *w)
 {
 	writer_abort(w);
+	heads_batch_free(&w->heads);
+	index_free(&w->ix);
 	hasher_free(&w->h);
 	arena_free(&w->a);
 	codec_buf_free(&w->env_buf);
@@ -104,6 +110,8 @@ ledger_err writer_begin(writer *w)
 
 	assert(!w->txn);
 	w->appended = 0;
+	w->ix.dirty_count = 0;
+	w->heads.count = 0;
 	if ((err = store_begin(&w->txn, w->s, true, w->e)) != LEDGER_OK)
 		return err;
 	if ((err = writer_load_head(w)) != LEDGER_OK)
@@ -122,9 +130,71 @@ fail:
 	return err;
 }
 
+static int writer_emit_merkle(void *ctx, uint64_t index, const merkle_hash hash)
+{
+	writer *w = ctx;
+	uint8_t k[8];
+
+	put_u64_be(k, index);
+	return store_put(w->txn, w->s, DB_MERKLE, k, 8, hash, LEDGER_HASH_BYTES,
+	                 MDB_APPEND, w->e) == LEDGER_OK ? 0 : -1;
+}
+
+/* The last envelope of a transaction carries heads_root (DESIGN §5): its
+ * bytes, leaf hash, Merkle leaf and stream head are written again. */
+static ledger_err seal(writer *w)
+{
+	uint8_t root[LEDGER_HASH_BYTES], leaf[LEDGER_HASH_BYTES], k[8];
+	uint8_t rel[KEYS_REL_BYTES_MAX], head[16 + LEDGER_HASH_BYTES];
+	MDB_val v;
+	ledger_err err;
+
+	heads_batch_compact(&w->heads);
+	if ((err = heads_update(root, w->txn, w->s, w->e, w->heads.v,
+	                        w->heads.count, w->seq)) != LEDGER_OK)
+		return err;
+	put_u64_be(k, w->seq);
+	if ((err = store_get(w->txn, w->s, DB_EVENTS, k, 8, &v, w->e)) != LEDGER_OK)
+		return err;
+	arena_reset(&w->a);
+	Annals__Envelope *env = codec_envelope_decode(&w->a, v.mv_data, v.mv_size);
+	if (!env)
+		return err_set(w->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded",
+		               (unsigned long long)w->seq);
+	env->heads_root.data = root;
+	env->heads_root.len = LEDGER_HASH_BYTES;
+	if (!codec_pack(&w->env_buf, &env->base))
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	hasher_sha256(&w->h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
+	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
+	                     w->env_buf.bytes, 0, w->e)) != LEDGER_OK)
+		return err;
+	/* Redo the last Merkle leaf: its stored hashes are the newest keys. */
+	for (uint64_t i = merkle_stored_count(w->seq - 1); i < merkle_stored_count(w->seq); i++) {
+		put_u64_be(k, i);
+		if ((err = store_del(w->txn, w->s, DB_MERKLE, k, 8, NULL, 0, w->e)) != LEDGER_OK)
+			return err;
+	}
+	w->frontier = w->frontier_prev;
+	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
+		return LEDGER_ESTORE;
+	size_t n = keys_rel(rel, env->country, env->organization);
+	put_u64_be(head, env->stream_version);
+	put_u64_be(head + 8, w->seq);
+	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
+	memcpy(w->prev, leaf, LEDGER_HASH_BYTES);
+	return store_put(w->txn, w->s, DB_HEADS, rel, n, head, sizeof head, 0, w->e);
+}
+
 ledger_err writer_commit(writer *w)
 {
+	ledger_err err;
+
 	assert(w->txn);
+	if (w->appended && (err = seal(w)) != LEDGER_OK)
+		return err;
+	if ((err = index_flush(&w->ix, w->txn)) != LEDGER_OK)
+		return err;
 	return store_commit(&w->txn, w->e);
 }
 
@@ -145,6 +215,9 @@ typedef struct append_ctx {
 	uint8_t stream_prev[LEDGER_HASH_BYTES];
 	uint8_t rel[KEYS_REL_BYTES_MAX];
 	size_t rel_bytes;
+	Annals__Envelope env;           /* as packed into env_buf */
+	Annals__Body body;
+	uint8_t body_hash[LEDGER_HASH_BYTES];
 } append_ctx;
 
 static ledger_err resolve_org(writer *w, append_ctx *x, field_err *fe)
@@ -253,7 +326,8 @@ static ledger_err content_mac(writer *w, append_ctx *x)
 	return LEDGER_OK;
 }
 
-/* LEDGER_OK and *skipped when the id is stored with the same content. */
+/* LEDGER_OK and *skipped when the id is stored with the same content: the
+ * stored envelope's content MAC equals this input's. */
 static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
                                   field_err *fe)
 {
@@ -266,14 +340,26 @@ static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
 		return LEDGER_OK;
 	if (err != LEDGER_OK)
 		return err;
-	if (v.mv_size == 8 + LEDGER_HASH_BYTES &&
-	    memcmp((uint8_t *)v.mv_data + 8, x->mac, LEDGER_HASH_BYTES) == 0) {
+	if (v.mv_size != 8)
+		return err_set(w->e, LEDGER_ECORRUPT, "the id index entry of '%s' "
+		               "is malformed (run annals rebuild)", id);
+	uint64_t seq = get_u64_be(v.mv_data);
+	if ((err = store_get(w->txn, w->s, DB_EVENTS, v.mv_data, 8, &v, w->e)) != LEDGER_OK)
+		return err == LEDGER_ENOTFOUND ? err_set(w->e, LEDGER_ECORRUPT,
+		       "id '%s' names seq %llu, which is missing (run annals verify)",
+		       id, (unsigned long long)seq) : err;
+	Annals__Envelope *env = codec_envelope_decode(&w->a, v.mv_data, v.mv_size);
+	if (!env)
+		return err_set(w->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded "
+		               "(run annals verify)", (unsigned long long)seq);
+	if (env->content_mac.len == LEDGER_HASH_BYTES &&
+	    memcmp(env->content_mac.data, x->mac, LEDGER_HASH_BYTES) == 0) {
 		*skipped = true;
 		return LEDGER_OK;
 	}
 	field_fail(fe, "id", "'%s' is already stored (seq %llu) with other "
 	           "content; retract it and append the correction under a new id",
-	           id, (unsigned long long)get_u64_be(v.mv_data));
+	           id, (unsigned long long)seq);
 	return LEDGER_EINPUT;
 }
 
@@ -324,65 +410,57 @@ static const uint8_t *writer_salt(writer *w)
 static ledger_err encode(writer *w, append_ctx *x, uint8_t leaf[LEDGER_HASH_BYTES],
                          field_err *fe)
 {
-	Annals__Envelope env = ANNALS__ENVELOPE__INIT;
-	Annals__Body body = ANNALS__BODY__INIT;
-	uint8_t body_hash[LEDGER_HASH_BYTES];
+	Annals__Envelope *env = &x->env;
+	Annals__Body *body = &x->body;
+	uint8_t *body_hash = x->body_hash;
 
-	if (!event_fill(&env, &body, &x->ev, &w->a))
+	annals__envelope__init(env);
+	annals__body__init(body);
+	if (!event_fill(env, body, &x->ev, &w->a))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	body.salt.data = (uint8_t *)writer_salt(w);
-	body.salt.len = WRITER_SALT_BYTES;
-	if (!codec_pack(&w->body_buf, &body.base))
+	body->salt.data = (uint8_t *)writer_salt(w);
+	body->salt.len = WRITER_SALT_BYTES;
+	if (!codec_pack(&w->body_buf, &body->base))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	hasher_sha256(&w->h, body_hash, NULL, 0, w->body_buf.data, w->body_buf.bytes);
-	env.seq = w->seq + 1;
-	env.recorded_at_us = w->recorded_at_us;
-	env.prev_hash.data = w->prev;
-	env.prev_hash.len = LEDGER_HASH_BYTES;
-	env.stream_version = x->version + 1;
-	env.stream_prev.data = x->stream_prev;
-	env.stream_prev.len = LEDGER_HASH_BYTES;
-	env.body_hash.data = body_hash;
-	env.body_hash.len = LEDGER_HASH_BYTES;
-	if (!codec_pack(&w->env_buf, &env.base))
+	env->seq = w->seq + 1;
+	env->recorded_at_us = w->recorded_at_us;
+	env->prev_hash.data = w->prev;
+	env->prev_hash.len = LEDGER_HASH_BYTES;
+	env->stream_version = x->version + 1;
+	env->stream_prev.data = x->stream_prev;
+	env->stream_prev.len = LEDGER_HASH_BYTES;
+	env->body_hash.data = body_hash;
+	env->body_hash.len = LEDGER_HASH_BYTES;
+	env->content_mac.data = x->mac;
+	env->content_mac.len = LEDGER_HASH_BYTES;
+	if (!codec_pack(&w->env_buf, &env->base))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	if (w->env_buf.bytes + w->body_buf.bytes > LEDGER_EVENT_BYTES_MAX) {
-		field_fail(fe, "event", "encodes to %zu bytes, over the limit of %u",
-		           w->env_buf.bytes + w->body_buf.bytes, LEDGER_EVENT_BYTES_MAX);
+	/* Room for heads_root (tag, length, 32 bytes), which the last event
+	 * of a transaction gains when it is sealed. */
+	size_t bytes = w->env_buf.bytes + w->body_buf.bytes + 2 + LEDGER_HASH_BYTES;
+	if (bytes > LEDGER_EVENT_BYTES_MAX) {
+		field_fail(fe, "event", "encodes to %zu bytes with its heads root, "
+		           "over the limit of %u", bytes, LEDGER_EVENT_BYTES_MAX);
 		return LEDGER_EINPUT;
 	}
 	hasher_sha256(&w->h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
 	return LEDGER_OK;
 }
 
-static int writer_emit_merkle(void *ctx, uint64_t index, const merkle_hash hash)
+
+/* A redaction removes its target's body in the same transaction. */
+static ledger_err remove_body(writer *w, const append_ctx *x)
 {
-	writer *w = ctx;
 	uint8_t k[8];
-
-	put_u64_be(k, index);
-	return store_put(w->txn, w->s, DB_MERKLE, k, 8, hash, LEDGER_HASH_BYTES,
-	                 MDB_APPEND, w->e) == LEDGER_OK ? 0 : -1;
-}
-
-/* Apply a retraction or redaction to the indexes of its target. */
-static ledger_err write_target(writer *w, const append_ctx *x, uint64_t seq)
-{
-	uint8_t k[8], v[8];
-	bool retract = x->ev.type == ANNALS__EVENT_TYPE__RETRACTION;
 	ledger_err err;
 
 	put_u64_be(k, x->target_seq);
-	put_u64_be(v, seq);
-	err = store_put(w->txn, w->s, retract ? DB_RETRACTIONS : DB_REDACTIONS,
-	                k, 8, v, 8, MDB_NOOVERWRITE, w->e);
-	if (err == LEDGER_OK && !retract) {
-		err = store_del(w->txn, w->s, DB_BODIES, k, 8, NULL, 0, w->e);
-		if (err == LEDGER_ENOTFOUND)
-			err = err_set(w->e, LEDGER_ECORRUPT, "the body of seq %llu is "
-			              "missing without a redaction (run annals verify)",
-			              (unsigned long long)x->target_seq);
-	}
+	err = store_del(w->txn, w->s, DB_BODIES, k, 8, NULL, 0, w->e);
+	if (err == LEDGER_ENOTFOUND)
+		err = err_set(w->e, LEDGER_ECORRUPT, "the body of seq %llu is "
+		              "missing without a redaction (run annals verify)",
+		              (unsigned long long)x->target_seq);
 	return err;
 }
 
@@ -390,30 +468,25 @@ static ledger_err write_event(writer *w, const append_ctx *x,
                               const uint8_t leaf[LEDGER_HASH_BYTES])
 {
 	uint64_t seq = w->seq + 1;
-	uint8_t k[8], ids[8 + LEDGER_HASH_BYTES], head[16 + LEDGER_HASH_BYTES];
-	const char *id = x->ev.norm.id;
+	uint8_t k[8];
 	ledger_err err;
 
 	put_u64_be(k, seq);
-	put_u64_be(ids, seq);
-	memcpy(ids + 8, x->mac, LEDGER_HASH_BYTES);
-	put_u64_be(head, x->version + 1);
-	put_u64_be(head + 8, seq);
-	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
 	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
 	                     w->env_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK ||
 	    (err = store_put(w->txn, w->s, DB_BODIES, k, 8, w->body_buf.data,
-	                     w->body_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK ||
-	    (err = store_put(w->txn, w->s, DB_IDS, id, strlen(id), ids, sizeof ids,
-	                     MDB_NOOVERWRITE, w->e)) != LEDGER_OK ||
-	    (err = store_put(w->txn, w->s, DB_HEADS, x->rel, x->rel_bytes, head,
-	                     sizeof head, 0, w->e)) != LEDGER_OK)
+	                     w->body_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK)
 		return err;
-	if (x->target_seq && (err = write_target(w, x, seq)) != LEDGER_OK)
+	if (x->ev.type == ANNALS__EVENT_TYPE__REDACTION &&
+	    (err = remove_body(w, x)) != LEDGER_OK)
 		return err;
+	w->frontier_prev = w->frontier;
 	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
 		return LEDGER_ESTORE;
-	return LEDGER_OK;
+	if (heads_batch_add(&w->heads, x->env.country, x->env.organization,
+	                    x->env.stream_version, seq) != 0)
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
+	return index_event(&w->ix, w->txn, &x->env, seq, leaf);
 }
 
 ledger_err writer_append(writer *w, const Annals__InputEvent *in,
@@ -441,15 +514,6 @@ ledger_err writer_append(writer *w, const Annals__InputEvent *in,
 	    (err = encode(w, &x, leaf, fe)) != LEDGER_OK ||
 	    (err = write_event(w, &x, leaf)) != LEDGER_OK)
 		return err;
-	if (x.ev.type == ANNALS__EVENT_TYPE__ORGANIZATION) {
-		Annals__Envelope env = ANNALS__ENVELOPE__INIT;
-		env.organization = x.ev.norm.organization;
-		env.name = x.ev.norm.name;
-		env.n_aliases = x.ev.norm.n_aliases;
-		env.aliases = x.ev.norm.aliases;
-		if ((err = org_index(w->txn, w->s, &env, w->seq + 1, w->e)) != LEDGER_OK)
-			return err;
-	}
 	w->seq++;
 	memcpy(w->prev, leaf, LEDGER_HASH_BYTES);
 	w->appended++;

@@ -12,6 +12,8 @@
 #include "codec.h"
 #include "event.h"
 #include "hash.h"
+#include "heads.h"
+#include "index.h"
 #include "merkle.h"
 #include "store.h"
 
@@ -24,12 +26,16 @@ typedef struct writer {
 	errbuf *e;
 	MDB_txn *txn;
 	hasher h;                       /* HMAC keyed with the id secret */
+	indexer ix;                     /* indexes and projections */
 	arena a;                        /* per-event scratch */
 	codec_buf env_buf, body_buf, input_buf;
 	uint64_t seq;                   /* last seq written */
 	uint8_t prev[LEDGER_HASH_BYTES];/* L(seq) */
 	uint64_t recorded_at_us;        /* this transaction's time */
 	merkle_frontier frontier;
+	merkle_frontier frontier_prev;  /* before the last leaf: it is redone
+	                                 * once heads_root is known */
+	heads_batch heads;              /* stream heads this transaction moved */
 	uint8_t salt[WRITER_SALT_POOL];
 	size_t salt_used;
 	uint64_t appended;

@@ -14,9 +14,18 @@ static const struct cmd cmds[] = {
 	{ "redact",   cmd_redact,   "remove the body of an event" },
 	{ "log",      cmd_log,      "events in recording order with hashes" },
 	{ "show",     cmd_show,     "one event" },
+	{ "status",   cmd_status,   "one relationship's status at a date" },
+	{ "timeline", cmd_timeline, "events in effective-date order" },
+	{ "changes",  cmd_changes,  "relationships whose status changed" },
+	{ "rebuild",  cmd_rebuild,  "recompute every index and projection" },
 	{ "dump",     cmd_dump,     "every event as NDJSON in the input format" },
 	{ "verify",   cmd_verify,   "check every hash, link, stream and index" },
 	{ "stats",    cmd_stats,    "counts and sizes" },
+	{ "checkpoint", cmd_checkpoint, "print a signed checkpoint" },
+	{ "key",      cmd_key,      "print the verifier key" },
+	{ "prove",    cmd_prove,    "print an inclusion or consistency proof" },
+	{ "check",    cmd_check,    "verify proofs and checkpoints offline" },
+	{ "backup",   cmd_backup,   "compact copy with the key" },
 };
 
 static const char usage_head[] =

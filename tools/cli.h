@@ -79,6 +79,27 @@ int cmd_show(cli *c, int argc, char **argv);
 int cmd_dump(cli *c, int argc, char **argv);
 int cmd_verify(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
+int cmd_status(cli *c, int argc, char **argv);
+int cmd_timeline(cli *c, int argc, char **argv);
+int cmd_changes(cli *c, int argc, char **argv);
+int cmd_rebuild(cli *c, int argc, char **argv);
+int cmd_checkpoint(cli *c, int argc, char **argv);
+int cmd_key(cli *c, int argc, char **argv);
+int cmd_prove(cli *c, int argc, char **argv);
+int cmd_check(cli *c, int argc, char **argv);
+int cmd_backup(cli *c, int argc, char **argv);
+
+/* verify --checkpoint NOTE --vkey FILE [--key FILE] (cmd_checkpoint.c):
+ * prove that the ledger only grew since an old checkpoint, then print a
+ * new checkpoint and the consistency proof. Returns the exit code. */
+int cli_verify_checkpoint(cli *c, const char *note_path, const char *vkey_path,
+                          const char *key_path);
+
+/* Read a whole file ("-": stdin) of at most max_bytes into a malloc'd,
+ * NUL-terminated buffer (cmd_check.c). Returns 0, or an exit code after a
+ * message naming what (e.g. "--vkey"). */
+int cli_read_file(char **out, size_t *out_bytes, const char *path,
+                  size_t max_bytes, const char *cmd, const char *what);
 
 /* Append records given as one NDJSON text (add, org add, retract, redact):
  * messages name the command instead of a file. */

@@ -1,0 +1,715 @@
+/* The heads map: a compressed, versioned sparse Merkle tree (heads.h). */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "bytes.h"
+#include "heads.h"
+
+static const uint8_t zero_hash[LEDGER_HASH_BYTES];
+
+/* Node key, 9 to 41 bytes; memcmp order is depth, path prefix, then size
+ * from the newest down, so MDB_SET_RANGE on (depth, prefix, ~S) finds the
+ * node as it was at tree size S:
+ *   [0]          depth d, 0..255
+ *   [1..1+p)     the first d bits of the path, p = ceil(d / 8) bytes,
+ *                bits from d on zero
+ *   [1+p..9+p)   UINT64_MAX - size, u64 big-endian
+ * Value: 0x01, key[32], u64be version, u64be seq (a subtree holding one
+ * leaf), or 0x02, hash[32] (a subtree holding two or more). */
+#define NODE_KEY_BYTES_MAX (1 + HEADS_KEY_BYTES + 8)
+#define NODE_SINGLE 1u
+#define NODE_MULTI  2u
+
+typedef struct node {
+	uint8_t kind;                    /* 0 empty, NODE_SINGLE, NODE_MULTI */
+	uint8_t hash[LEDGER_HASH_BYTES];
+	heads_change leaf;               /* NODE_SINGLE */
+} node;
+
+static void sha256(uint8_t out[LEDGER_HASH_BYTES], const void *data, size_t n)
+{
+	unsigned int len = 0;
+	int ok = EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
+
+	assert(ok && len == LEDGER_HASH_BYTES);
+	(void)ok;
+}
+
+void heads_key(uint8_t out[HEADS_KEY_BYTES], const char *country, const char *org)
+{
+	uint8_t buf[LEDGER_COUNTRY_BYTES_MAX + 1 + LEDGER_SLUG_BYTES_MAX];
+	size_t c = country ? strlen(country) : 0, n = strlen(org);
+
+	assert(c <= LEDGER_COUNTRY_BYTES_MAX && n <= LEDGER_SLUG_BYTES_MAX);
+	memcpy(buf, country, c);
+	buf[c] = 0;
+	memcpy(buf + c + 1, org, n);
+	sha256(out, buf, c + 1 + n);
+}
+
+void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTES],
+                uint64_t version, uint64_t seq)
+{
+	uint8_t buf[1 + HEADS_KEY_BYTES + 16];
+
+	buf[0] = 0x00;
+	memcpy(buf + 1, key, HEADS_KEY_BYTES);
+	put_u64_be(buf + 1 + HEADS_KEY_BYTES, version);
+	put_u64_be(buf + 9 + HEADS_KEY_BYTES, seq);
+	sha256(out, buf, sizeof buf);
+}
+
+static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
+                      const uint8_t *right)
+{
+	uint8_t buf[1 + 2 * LEDGER_HASH_BYTES];
+
+	buf[0] = 0x01;
+	memcpy(buf + 1, left, LEDGER_HASH_BYTES);
+	memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
+	sha256(out, buf, sizeof buf);
+}
+
+static unsigned bit_at(const uint8_t *key, unsigned d)
+{
+	return key[d / 8] >> (7 - d % 8) & 1u;
+}
+
+static void bit_set(uint8_t *prefix, unsigned d, unsigned bit)
+{
+	if (bit)
+		prefix[d / 8] |= (uint8_t)(0x80u >> (d % 8));
+}
+
+static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
+                       const uint8_t *prefix, uint64_t size)
+{
+	size_t p = (d + 7) / 8;
+
+	assert(d < HEADS_DEPTH_MAX);
+	key[0] = (uint8_t)d;
+	memcpy(key + 1, prefix, p);
+	put_u64_be(key + 1 + p, UINT64_MAX - size);
+	return 1 + p + 8;
+}
+
+/* The node at (d, prefix) as of tree size `size`; kind 0 when empty. */
+static ledger_err node_read(node *out, MDB_txn *txn, const store *s, errbuf *e,
+                            unsigned d, const uint8_t *prefix, uint64_t size)
+{
+	uint8_t key[NODE_KEY_BYTES_MAX];
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	size_t n = node_key(key, d, prefix, size);
+	ledger_err err = store_cursor(&c, txn, s, DB_SMT, e);
+
+	memset(out, 0, sizeof *out);
+	if (err != LEDGER_OK)
+		return err;
+	k.mv_data = key;
+	k.mv_size = n;
+	err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, e);
+	store_cursor_close(c);
+	if (err == LEDGER_ENOTFOUND || (err == LEDGER_OK &&
+	    (k.mv_size != n || memcmp(k.mv_data, key, n - 8) != 0)))
+		return LEDGER_OK;
+	if (err != LEDGER_OK)
+		return err;
+	const uint8_t *p = v.mv_data;
+	if (v.mv_size == 1 + HEADS_KEY_BYTES + 16 && p[0] == NODE_SINGLE) {
+		out->kind = NODE_SINGLE;
+		memcpy(out->leaf.key, p + 1, HEADS_KEY_BYTES);
+		out->leaf.version = get_u64_be(p + 1 + HEADS_KEY_BYTES);
+		out->leaf.seq = get_u64_be(p + 9 + HEADS_KEY_BYTES);
+		heads_leaf(out->hash, out->leaf.key, out->leaf.version, out->leaf.seq);
+		return LEDGER_OK;
+	}
+	if (v.mv_size == 1 + LEDGER_HASH_BYTES && p[0] == NODE_MULTI) {
+		out->kind = NODE_MULTI;
+		memcpy(out->hash, p + 1, LEDGER_HASH_BYTES);
+		return LEDGER_OK;
+	}
+	return err_set(e, LEDGER_ECORRUPT, "heads map: a node at depth %u is "
+	               "malformed", d);
+}
+
+static ledger_err node_write(MDB_txn *txn, const store *s, errbuf *e, unsigned d,
+                             const uint8_t *prefix, uint64_t size, const node *x)
+{
+	uint8_t key[NODE_KEY_BYTES_MAX], v[1 + HEADS_KEY_BYTES + 16];
+	size_t n = node_key(key, d, prefix, size), vn;
+
+	v[0] = x->kind;
+	if (x->kind == NODE_SINGLE) {
+		memcpy(v + 1, x->leaf.key, HEADS_KEY_BYTES);
+		put_u64_be(v + 1 + HEADS_KEY_BYTES, x->leaf.version);
+		put_u64_be(v + 9 + HEADS_KEY_BYTES, x->leaf.seq);
+		vn = 1 + HEADS_KEY_BYTES + 16;
+	} else {
+		memcpy(v + 1, x->hash, LEDGER_HASH_BYTES);
+		vn = 1 + LEDGER_HASH_BYTES;
+	}
+	return store_put(txn, s, DB_SMT, key, n, v, vn, 0, e);
+}
+
+/* ---- update: an iterative walk down the changed paths ---- */
+
+enum { F_START, F_WAIT_LEFT, F_LEFT_DONE, F_WAIT_RIGHT, F_RIGHT_DONE };
+
+typedef struct frame {
+	unsigned d;
+	uint8_t prefix[HEADS_KEY_BYTES];
+	size_t i, j, mid;                /* changes [i, j) below; [i, mid) go left */
+	bool has_extra;                  /* a leaf pushed down from above */
+	heads_change extra;
+	int extra_side;                  /* 0 left, 1 right, -1 none */
+	uint8_t state;
+	uint8_t left[LEDGER_HASH_BYTES], right[LEDGER_HASH_BYTES];
+} frame;
+
+typedef struct walk {
+	MDB_txn *txn;
+	const store *s;
+	errbuf *e;
+	const heads_change *changes;
+	uint64_t size;
+	frame stack[HEADS_DEPTH_MAX + 1];
+	size_t top;                      /* frames in use */
+} walk;
+
+static bool in_changes(const walk *w, size_t i, size_t j, const uint8_t *key)
+{
+	while (i < j) {                  /* binary search: the keys are sorted */
+		size_t m = i + (j - i) / 2;
+		int c = memcmp(w->changes[m].key, key, HEADS_KEY_BYTES);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			i = m + 1;
+		else
+			j = m;
+	}
+	return false;
+}
+
+static void push(walk *w, const frame *parent, unsigned side, size_t i, size_t j)
+{
+	frame *f = &w->stack[w->top++];
+
+	assert(w->top <= HEADS_DEPTH_MAX + 1);
+	memset(f, 0, sizeof *f);
+	f->d = parent->d + 1;
+	memcpy(f->prefix, parent->prefix, HEADS_KEY_BYTES);
+	bit_set(f->prefix, parent->d, side);
+	f->i = i;
+	f->j = j;
+	f->extra_side = -1;
+	if (parent->has_extra && parent->extra_side == (int)side) {
+		f->has_extra = true;
+		f->extra = parent->extra;
+	}
+}
+
+/* Hand a finished node's hash to its parent, or keep it as the root. */
+static void deliver(walk *w, const uint8_t hash[LEDGER_HASH_BYTES],
+                    uint8_t root[LEDGER_HASH_BYTES])
+{
+	w->top--;
+	if (w->top == 0) {
+		memcpy(root, hash, LEDGER_HASH_BYTES);
+		return;
+	}
+	frame *p = &w->stack[w->top - 1];
+	if (p->state == F_WAIT_LEFT) {
+		memcpy(p->left, hash, LEDGER_HASH_BYTES);
+		p->state = F_LEFT_DONE;
+	} else {
+		assert(p->state == F_WAIT_RIGHT);
+		memcpy(p->right, hash, LEDGER_HASH_BYTES);
+		p->state = F_RIGHT_DONE;
+	}
+}
+
+/* First visit: a single leaf ends here, or split the leaves by bit d. */
+static ledger_err frame_start(walk *w, frame *f, uint8_t root[LEDGER_HASH_BYTES])
+{
+	node old, x;
+	ledger_err err = node_read(&old, w->txn, w->s, w->e, f->d, f->prefix, UINT64_MAX);
+
+	if (err != LEDGER_OK)
+		return err;
+	/* A leaf that was alone here moves down with the changes. */
+	if (!f->has_extra && old.kind == NODE_SINGLE &&
+	    !in_changes(w, f->i, f->j, old.leaf.key)) {
+		f->has_extra = true;
+		f->extra = old.leaf;
+	}
+	/* A node that held two leaves still does: only changes and moved
+	 * leaves can make a node hold exactly one. */
+	if (old.kind != NODE_MULTI && (f->j - f->i) + f->has_extra == 1) {
+		memset(&x, 0, sizeof x);
+		x.kind = NODE_SINGLE;
+		x.leaf = f->has_extra ? f->extra : w->changes[f->i];
+		heads_leaf(x.hash, x.leaf.key, x.leaf.version, x.leaf.seq);
+		if ((err = node_write(w->txn, w->s, w->e, f->d, f->prefix, w->size, &x)))
+			return err;
+		deliver(w, x.hash, root);
+		return LEDGER_OK;
+	}
+	f->mid = f->i;
+	while (f->mid < f->j && !bit_at(w->changes[f->mid].key, f->d))
+		f->mid++;
+	f->extra_side = f->has_extra ? (int)bit_at(f->extra.key, f->d) : -1;
+	f->state = F_WAIT_LEFT;
+	return LEDGER_OK;
+}
+
+/* The hash of an unchanged child, as stored. */
+static ledger_err child_hash(walk *w, const frame *f, unsigned side,
+                            uint8_t out[LEDGER_HASH_BYTES])
+{
+	uint8_t prefix[HEADS_KEY_BYTES];
+	node c;
+	ledger_err err;
+
+	memcpy(prefix, f->prefix, HEADS_KEY_BYTES);
+	bit_set(prefix, f->d, side);
+	err = node_read(&c, w->txn, w->s, w->e, f->d + 1, prefix, UINT64_MAX);
+	memcpy(out, c.kind ? c.hash : zero_hash, LEDGER_HASH_BYTES);
+	return err;
+}
+
+static ledger_err frame_step(walk *w, uint8_t root[LEDGER_HASH_BYTES])
+{
+	frame *f = &w->stack[w->top - 1];
+	node x;
+	ledger_err err = LEDGER_OK;
+
+	switch (f->state) {
+	case F_START:
+		return frame_start(w, f, root);
+	case F_WAIT_LEFT:                /* first time here: left not pushed yet */
+		if (f->mid > f->i || f->extra_side == 0) {
+			push(w, f, 0, f->i, f->mid);
+			return LEDGER_OK;
+		}
+		err = child_hash(w, f, 0, f->left);
+		f->state = F_LEFT_DONE;
+		return err;
+	case F_LEFT_DONE:
+		f->state = F_WAIT_RIGHT;
+		if (f->j > f->mid || f->extra_side == 1) {
+			push(w, f, 1, f->mid, f->j);
+			return LEDGER_OK;
+		}
+		err = child_hash(w, f, 1, f->right);
+		f->state = F_RIGHT_DONE;
+		return err;
+	case F_RIGHT_DONE:
+		memset(&x, 0, sizeof x);
+		x.kind = NODE_MULTI;
+		node_hash(x.hash, f->left, f->right);
+		if ((err = node_write(w->txn, w->s, w->e, f->d, f->prefix, w->size, &x)))
+			return err;
+		deliver(w, x.hash, root);
+		return LEDGER_OK;
+	default:
+		assert(!"a waiting frame is never on top");
+		return LEDGER_ECORRUPT;
+	}
+}
+
+ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
+                        const store *s, errbuf *e, const heads_change *changes,
+                        size_t count, uint64_t size)
+{
+	walk *w;
+	ledger_err err = LEDGER_OK;
+
+	if (count == 0)
+		return heads_root_at(root, txn, s, e, size);
+	w = malloc(sizeof *w);
+	if (!w)
+		return err_set(e, LEDGER_ENOMEM, "out of memory");
+	memset(w, 0, sizeof *w);
+	w->txn = txn;
+	w->s = s;
+	w->e = e;
+	w->changes = changes;
+	w->size = size;
+	w->stack[0].j = count;
+	w->stack[0].extra_side = -1;
+	w->top = 1;
+	/* Each step visits a frame; a frame is visited at most 4 times and
+	 * there are at most 2 * 256 * count frames. */
+	while (w->top > 0 && err == LEDGER_OK)
+		err = frame_step(w, root);
+	free(w);
+	return err;
+}
+
+ledger_err heads_root_at(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
+                         const store *s, errbuf *e, uint64_t size)
+{
+	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
+	node n;
+	ledger_err err = node_read(&n, txn, s, e, 0, prefix, size);
+
+	memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
+	return err;
+}
+
+ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
+                       errbuf *e, const uint8_t key[HEADS_KEY_BYTES],
+                       uint64_t size)
+{
+	uint8_t prefix[HEADS_KEY_BYTES] = { 0 }, sib[HEADS_KEY_BYTES];
+	node n, c;
+	ledger_err err;
+
+	memset(out, 0, sizeof *out);
+	for (unsigned d = 0; d < HEADS_DEPTH_MAX; d++) {
+		if ((err = node_read(&n, txn, s, e, d, prefix, size)) != LEDGER_OK)
+			return err;
+		if (n.kind != NODE_MULTI) {
+			out->depth = (uint16_t)d;
+			out->kind = n.kind == 0 ? HEADS_EMPTY :
+			            memcmp(n.leaf.key, key, HEADS_KEY_BYTES) == 0 ?
+			            HEADS_MEMBER : HEADS_OTHER;
+			if (n.kind == NODE_SINGLE) {
+				memcpy(out->leaf_key, n.leaf.key, HEADS_KEY_BYTES);
+				out->version = n.leaf.version;
+				out->seq = n.leaf.seq;
+			}
+			return LEDGER_OK;
+		}
+		memcpy(sib, prefix, HEADS_KEY_BYTES);
+		bit_set(sib, d, !bit_at(key, d));
+		if ((err = node_read(&c, txn, s, e, d + 1, sib, size)) != LEDGER_OK)
+			return err;
+		memcpy(out->siblings[d], c.kind ? c.hash : zero_hash, LEDGER_HASH_BYTES);
+		bit_set(prefix, d, bit_at(key, d));
+	}
+	return err_set(e, LEDGER_ECORRUPT, "heads map: the path of a key runs past "
+	               "depth 255");
+}
+
+bool heads_proof_root(uint8_t root[LEDGER_HASH_BYTES], const heads_proof *p,
+                      const uint8_t key[HEADS_KEY_BYTES])
+{
+	uint8_t h[LEDGER_HASH_BYTES];
+
+	if (p->depth >= HEADS_DEPTH_MAX)
+		return false;
+	switch (p->kind) {
+	case HEADS_EMPTY:
+		memset(h, 0, sizeof h);
+		break;
+	case HEADS_MEMBER:
+		if (memcmp(p->leaf_key, key, HEADS_KEY_BYTES) != 0)
+			return false;
+		heads_leaf(h, key, p->version, p->seq);
+		break;
+	case HEADS_OTHER:
+		/* The other leaf must lie on key's path, and not be key. */
+		if (memcmp(p->leaf_key, key, HEADS_KEY_BYTES) == 0)
+			return false;
+		for (unsigned d = 0; d < p->depth; d++)
+			if (bit_at(p->leaf_key, d) != bit_at(key, d))
+				return false;
+		heads_leaf(h, p->leaf_key, p->version, p->seq);
+		break;
+	default:
+		return false;
+	}
+	/* Every node above the end of the path holds two or more leaves. */
+	for (unsigned d = p->depth; d-- > 0;) {
+		if (bit_at(key, d))
+			node_hash(h, p->siblings[d], h);
+		else
+			node_hash(h, h, p->siblings[d]);
+	}
+	memcpy(root, h, LEDGER_HASH_BYTES);
+	return true;
+}
+
+/* ---- batches ---- */
+
+static int change_cmp(const void *a, const void *b)
+{
+	const heads_change *x = a, *y = b;
+	int c = memcmp(x->key, y->key, HEADS_KEY_BYTES);
+
+	return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+void heads_batch_compact(heads_batch *b)
+{
+	size_t n = 0;
+
+	qsort(b->v, b->count, sizeof *b->v, change_cmp);
+	for (size_t i = 0; i < b->count; i++) {
+		if (n && memcmp(b->v[n - 1].key, b->v[i].key, HEADS_KEY_BYTES) == 0)
+			n--;
+		b->v[n++] = b->v[i];
+	}
+	b->count = n;
+}
+
+int heads_batch_add(heads_batch *b, const char *country, const char *org,
+                    uint64_t version, uint64_t seq)
+{
+	if (b->count == b->cap && b->cap >= HEADS_BATCH_SLACK)
+		heads_batch_compact(b);
+	if (b->count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		heads_change *p = realloc(b->v, cap * sizeof *p);
+		if (!p)
+			return -1;
+		b->v = p;
+		b->cap = cap;
+	}
+	heads_change *c = &b->v[b->count++];
+	heads_key(c->key, country, org);
+	c->version = version;
+	c->seq = seq;
+	return 0;
+}
+
+void heads_batch_free(heads_batch *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->count = b->cap = 0;
+}
+
+/* ---- the in-memory map of verify: a crit-bit trie ---- */
+
+#define HM_NONE UINT32_MAX
+#define HM_LEAF 0x80000000u   /* a ref with this bit names a leaf */
+
+typedef struct hm_inner {
+	uint32_t child[2];
+	uint32_t any_leaf;        /* a leaf below: the bits above crit are its */
+	uint16_t crit;            /* the first bit where the children differ */
+	bool dirty;
+	uint8_t hash[LEDGER_HASH_BYTES];   /* the subtree's hash at depth crit */
+} hm_inner;
+
+typedef struct hm_leaf {
+	uint8_t key[HEADS_KEY_BYTES];
+	uint8_t hash[LEDGER_HASH_BYTES];
+} hm_leaf;
+
+struct heads_mem {
+	hm_inner *in;
+	hm_leaf *lv;
+	size_t n_in, cap_in, n_lv, cap_lv;
+	uint32_t root;
+};
+
+heads_mem *heads_mem_new(void)
+{
+	heads_mem *m = calloc(1, sizeof *m);
+
+	if (m)
+		m->root = HM_NONE;
+	return m;
+}
+
+void heads_mem_free(heads_mem *m)
+{
+	if (!m)
+		return;
+	free(m->in);
+	free(m->lv);
+	free(m);
+}
+
+static int hm_reserve(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap * 2 : 1024;
+	void *q = realloc(*p, n * size);
+	if (!q || n >= HM_LEAF)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+static const uint8_t *hm_key(const heads_mem *m, uint32_t ref)
+{
+	return m->lv[ref & HM_LEAF ? ref & ~HM_LEAF : m->in[ref].any_leaf].key;
+}
+
+/* The hash of ref's subtree seen from depth `from` (<= its crit): a leaf
+ * is itself at any depth; an inner node gains one node per level between
+ * `from` and its crit, the other side empty. */
+static void hm_extend(const heads_mem *m, uint32_t ref, unsigned from,
+                      uint8_t out[LEDGER_HASH_BYTES])
+{
+	if (ref & HM_LEAF) {
+		memcpy(out, m->lv[ref & ~HM_LEAF].hash, LEDGER_HASH_BYTES);
+		return;
+	}
+	const hm_inner *n = &m->in[ref];
+	const uint8_t *key = hm_key(m, ref);
+	memcpy(out, n->hash, LEDGER_HASH_BYTES);
+	for (unsigned d = n->crit; d-- > from;) {
+		if (bit_at(key, d))
+			node_hash(out, zero_hash, out);
+		else
+			node_hash(out, out, zero_hash);
+	}
+}
+
+int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
+                  uint64_t version, uint64_t seq)
+{
+	uint32_t ref = m->root, *slot;
+	unsigned c = 0;
+
+	if (hm_reserve((void **)&m->lv, &m->cap_lv, m->n_lv + 1, sizeof *m->lv) ||
+	    hm_reserve((void **)&m->in, &m->cap_in, m->n_in + 1, sizeof *m->in))
+		return -1;
+	while (ref != HM_NONE && !(ref & HM_LEAF)) {
+		m->in[ref].dirty = true;
+		ref = m->in[ref].child[bit_at(key, m->in[ref].crit)];
+	}
+	if (ref != HM_NONE) {
+		hm_leaf *l = &m->lv[ref & ~HM_LEAF];
+		if (memcmp(l->key, key, HEADS_KEY_BYTES) == 0) {
+			heads_leaf(l->hash, key, version, seq);
+			return 0;
+		}
+		while (bit_at(l->key, c) == bit_at(key, c))
+			c++;
+	}
+	uint32_t leaf = (uint32_t)m->n_lv++ | HM_LEAF;
+	memcpy(m->lv[leaf & ~HM_LEAF].key, key, HEADS_KEY_BYTES);
+	heads_leaf(m->lv[leaf & ~HM_LEAF].hash, key, version, seq);
+	if (ref == HM_NONE) {
+		m->root = leaf;
+		return 0;
+	}
+	/* The new inner node goes above the first node that splits deeper. */
+	slot = &m->root;
+	while (!(*slot & HM_LEAF) && m->in[*slot].crit < c)
+		slot = &m->in[*slot].child[bit_at(key, m->in[*slot].crit)];
+	hm_inner *n = &m->in[m->n_in];
+	n->crit = (uint16_t)c;
+	n->child[bit_at(key, c)] = leaf;
+	n->child[!bit_at(key, c)] = *slot;
+	n->any_leaf = leaf & ~HM_LEAF;
+	n->dirty = true;
+	*slot = (uint32_t)m->n_in++;
+	return 0;
+}
+
+int heads_mem_root(heads_mem *m, uint8_t out[LEDGER_HASH_BYTES])
+{
+	uint32_t stack[2 * (HEADS_DEPTH_MAX + 1)];
+	size_t top = 0;
+
+	if (m->root == HM_NONE) {
+		memset(out, 0, LEDGER_HASH_BYTES);
+		return 0;
+	}
+	/* Post-order over dirty inner nodes: a node is hashed once both of
+	 * its children are clean. The trie is at most 256 deep. */
+	if (!(m->root & HM_LEAF) && m->in[m->root].dirty)
+		stack[top++] = m->root;
+	while (top > 0) {
+		hm_inner *n = &m->in[stack[top - 1]];
+		bool pushed = false;
+		for (int side = 0; side < 2; side++) {
+			uint32_t ch = n->child[side];
+			if (!(ch & HM_LEAF) && m->in[ch].dirty) {
+				stack[top++] = ch;
+				pushed = true;
+			}
+		}
+		if (pushed)
+			continue;
+		uint8_t h0[LEDGER_HASH_BYTES], h1[LEDGER_HASH_BYTES];
+		hm_extend(m, n->child[0], n->crit + 1u, h0);
+		hm_extend(m, n->child[1], n->crit + 1u, h1);
+		node_hash(n->hash, h0, h1);
+		n->dirty = false;
+		top--;
+	}
+	hm_extend(m, m->root, 0, out);
+	return 0;
+}
+
+/* The node at (d, prefix) of the in-memory map: 0 empty, NODE_SINGLE or
+ * NODE_MULTI, with its hash. The map's hashes must be clean
+ * (heads_mem_root). */
+static unsigned hm_node_at(const heads_mem *m, unsigned d, const uint8_t *prefix,
+                           uint8_t out[LEDGER_HASH_BYTES])
+{
+	uint32_t ref = m->root;
+
+	if (ref == HM_NONE)
+		return 0;
+	while (!(ref & HM_LEAF) && m->in[ref].crit < d)
+		ref = m->in[ref].child[bit_at(prefix, m->in[ref].crit)];
+	const uint8_t *key = hm_key(m, ref);
+	for (unsigned i = 0; i < d; i++)
+		if (bit_at(key, i) != bit_at(prefix, i))
+			return 0;
+	hm_extend(m, ref, d, out);
+	return ref & HM_LEAF ? NODE_SINGLE : NODE_MULTI;
+}
+
+ledger_err heads_check_stored(heads_mem *m, MDB_txn *txn, const store *s,
+                              errbuf *e, uint64_t *nodes)
+{
+	uint8_t last[NODE_KEY_BYTES_MAX], want[LEDGER_HASH_BYTES];
+	size_t last_bytes = 0;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	ledger_err err = store_cursor(&c, txn, s, DB_SMT, e);
+
+	*nodes = 0;
+	if (err != LEDGER_OK)
+		return err;
+	if (heads_mem_root(m, want) != 0) {
+		store_cursor_close(c);
+		return err_set(e, LEDGER_ENOMEM, "out of memory");
+	}
+	for (err = store_cursor_get(c, &k, &v, MDB_FIRST, e); err == LEDGER_OK;
+	     err = store_cursor_get(c, &k, &v, MDB_NEXT, e)) {
+		const uint8_t *kk = k.mv_data;
+		unsigned d = kk[0];
+		size_t n = 1 + (d + 7) / 8;
+		if (k.mv_size != n + 8) {
+			err = err_set(e, LEDGER_ECORRUPT, "heads map: a node key is malformed");
+			break;
+		}
+		/* Only the newest version of a node is the map as it is now. */
+		if (last_bytes == n && memcmp(last, kk, n) == 0)
+			continue;
+		memcpy(last, kk, n);
+		last_bytes = n;
+		node x;
+		if ((err = node_read(&x, txn, s, e, d, kk + 1, UINT64_MAX)) != LEDGER_OK)
+			break;
+		unsigned kind = hm_node_at(m, d, kk + 1, want);
+		if (kind != x.kind || memcmp(want, x.hash, LEDGER_HASH_BYTES) != 0) {
+			err = err_set(e, LEDGER_ECORRUPT, "heads map: the node at depth %u "
+			              "(size %llu) differs from the stream heads of the "
+			              "events", d, (unsigned long long)(UINT64_MAX -
+			              get_u64_be(kk + n)));
+			break;
+		}
+		(*nodes)++;
+	}
+	store_cursor_close(c);
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}

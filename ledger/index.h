@@ -1,0 +1,88 @@
+/* Indexes and projections, written in the append transaction (DESIGN §6,
+ * §8) and rebuilt from the events alone by `annals rebuild`:
+ *
+ *   ids          event id -> seq
+ *   heads        relationship -> stream version, seq, leaf hash
+ *   orgs, names  organization registry and case-folded names
+ *   retractions, redactions   withdrawn seq -> seq of the withdrawal
+ *   rel          every event of a relationship by (date start, seq)
+ *   bydate       every event by (date start, seq), for the global timeline
+ *   agg          folds of date buckets of long relationships
+ *   status       the fold of every event of a relationship (current status)
+ *
+ * Key layouts are drawn in index.c where they are encoded. */
+#ifndef LEDGER_INDEX_H
+#define LEDGER_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "annals.pb-c.h"
+#include "arena.h"
+#include "fold.h"
+#include "keys.h"
+#include "store.h"
+
+#define INDEX_AGG_MIN_EVENTS 32u     /* streams this long keep bucket folds */
+#define INDEX_DIRTY_MAX      65536u  /* dirty buckets held before a flush */
+
+typedef struct index_dirty {
+	uint8_t rel[KEYS_REL_BYTES_MAX];
+	uint8_t rel_bytes;
+	uint32_t month;                 /* first day of the month bucket */
+} index_dirty;
+
+typedef struct indexer {
+	store *s;
+	errbuf *e;
+	arena a;
+	fold f, g;                      /* scratch folds */
+	uint8_t *buf;                   /* fold encoding buffer */
+	size_t cap;
+	index_dirty *dirty;
+	size_t dirty_count;
+} indexer;
+
+/* One event of a relationship as the rel index stores it. Strings point
+ * into the map or the caller's buffer. */
+typedef struct index_entry {
+	uint64_t seq;
+	uint64_t retracted_by;          /* 0: not retracted */
+	fold_event ev;                  /* type, days, edtf, list, authority */
+	char edtf[LEDGER_EDTF_BYTES_MAX];
+} index_entry;
+
+/* Set up ix; for_writes allocates the dirty set a writer needs. */
+ledger_err index_init(indexer *ix, store *s, errbuf *e, bool for_writes);
+void index_free(indexer *ix);
+
+/* Index one stored event. env is the decoded envelope of seq, leaf its
+ * leaf hash. Projections of the buckets it touches are marked dirty and
+ * recomputed by index_flush (or when the dirty set is full). */
+ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
+                       uint64_t seq, const uint8_t leaf[LEDGER_HASH_BYTES]);
+
+/* Recompute every dirty bucket fold and current status. Must run before the
+ * transaction commits. */
+ledger_err index_flush(indexer *ix, MDB_txn *txn);
+
+/* Decode a rel index key and value into *out; false when malformed. */
+bool index_entry_decode(index_entry *out, const MDB_val *k, const MDB_val *v,
+                        size_t rel_bytes);
+
+/* Relationship index key prefix: rel and a 0x00. Returns its length. */
+size_t index_rel_prefix(uint8_t *key, const uint8_t *rel, size_t rel_bytes);
+
+/* The fold of relationship rel at day `at` as of the newest seq, from
+ * bucket folds where the stream keeps them: reads O(buckets + events of
+ * one month) records. f is reset first. */
+ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
+                         const uint8_t *rel, size_t rel_bytes, uint32_t at);
+
+/* The fold of rel at `at` as of seq as_of, from the stream's events alone
+ * (O(k) for k events). *version gets the stream's version as of as_of. */
+ledger_err index_fold_scan(fold *f, uint64_t *version, indexer *ix,
+                           MDB_txn *txn, const uint8_t *rel, size_t rel_bytes,
+                           uint32_t at, uint64_t as_of);
+
+#endif

@@ -1,0 +1,320 @@
+/* Status, timeline and changes: the public queries over the projections. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bytes.h"
+#include "codec.h"
+#include "country.h"
+#include "date.h"
+#include "event.h"
+#include "hash.h"
+#include "ledger_impl.h"
+#include "org.h"
+#include "query.h"
+
+/* ---- arguments ---- */
+
+static uint32_t today(void)
+{
+	return date_day(1970, 1, 1) + (uint32_t)(time(NULL) / 86400);
+}
+
+/* A day given as YYYY-MM-DD (NULL: today). */
+ledger_err query_day(uint32_t *out, ledger *l, const char *text,
+                            const char *what)
+{
+	date_span d;
+	const char *why;
+
+	if (!text) {
+		*out = today();
+		return LEDGER_OK;
+	}
+	why = date_parse(&d, text, strlen(text));
+	if (!why && (d.first_day != d.last_day || d.qualifier != DATE_EXACT))
+		why = "must be a whole day, YYYY-MM-DD";
+	if (why)
+		return err_set(&l->e, LEDGER_EUSAGE, "%s '%.32s': %s", what, text, why);
+	*out = d.first_day;
+	return LEDGER_OK;
+}
+
+ledger_err query_head(uint64_t *out, ledger *l, MDB_txn *txn)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	ledger_err err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e);
+
+	*out = 0;
+	if (err == LEDGER_OK)
+		err = store_cursor_get(c, &k, &v, MDB_LAST, &l->e);
+	if (err == LEDGER_OK)
+		*out = get_u64_be(k.mv_data);
+	store_cursor_close(c);
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
+static ledger_err recorded_at(uint64_t *out, ledger *l, MDB_txn *txn, uint64_t seq)
+{
+	uint8_t k[8];
+	MDB_val v;
+	arena a;
+	ledger_err err;
+
+	put_u64_be(k, seq);
+	if ((err = store_get(txn, l->s, DB_EVENTS, k, 8, &v, &l->e)) != LEDGER_OK)
+		return err;
+	arena_init(&a);
+	Annals__Envelope *env = codec_envelope_decode(&a, v.mv_data, v.mv_size);
+	if (env)
+		*out = env->recorded_at_us;
+	arena_free(&a);
+	return env ? LEDGER_OK : err_set(&l->e, LEDGER_ECORRUPT, "seq %llu cannot "
+	             "be decoded (run annals verify)", (unsigned long long)seq);
+}
+
+/* The seq an as-of names: a seq, or the last seq recorded at or before an
+ * RFC 3339 time (recorded_at never decreases: binary search). */
+ledger_err query_as_of(uint64_t *out, ledger *l, MDB_txn *txn,
+                              const char *text, uint64_t head)
+{
+	int64_t t;
+	const char *why;
+	ledger_err err;
+
+	*out = head;
+	if (!text)
+		return LEDGER_OK;
+	if (*text >= '0' && *text <= '9' && strspn(text, "0123456789") == strlen(text)) {
+		*out = strtoull(text, NULL, 10);
+		if (*out > head || strlen(text) > 19)
+			return err_set(&l->e, LEDGER_EUSAGE, "as-of %s is past the newest "
+			               "seq, %llu", text, (unsigned long long)head);
+		return LEDGER_OK;
+	}
+	if ((why = date_parse_rfc3339(&t, text)) != NULL)
+		return err_set(&l->e, LEDGER_EUSAGE, "as-of '%.40s' is neither a seq "
+		               "nor an RFC 3339 time: %s", text, why);
+	uint64_t lo = 0, hi = head;   /* answer in [lo, hi] */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2, at = 0;
+		if ((err = recorded_at(&at, l, txn, mid)) != LEDGER_OK)
+			return err;
+		if (t >= 0 && at <= (uint64_t)t)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	*out = lo;
+	return LEDGER_OK;
+}
+
+ledger_err query_rx(indexer **out, ledger *l)
+{
+	if (!l->rx) {
+		indexer *ix = calloc(1, sizeof *ix);
+		if (!ix || index_init(ix, l->s, &l->e, false) != LEDGER_OK) {
+			free(ix);
+			return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+		}
+		l->rx = ix;
+	}
+	*out = l->rx;
+	return LEDGER_OK;
+}
+
+ledger_err query_country(char out[5], ledger *l, const char *text)
+{
+	const country *c = text ? country_find(text, strlen(text)) : NULL;
+
+	if (!c)
+		return err_set(&l->e, LEDGER_ENOTFOUND, "'%.64s' is not an ISO 3166 "
+		               "country code or English name", text ? text : "");
+	snprintf(out, 5, "%s", c->code);
+	return LEDGER_OK;
+}
+
+ledger_err query_org(char out[LEDGER_SLUG_BYTES_MAX + 1], ledger *l,
+                     MDB_txn *txn, const char *text)
+{
+	char why[EVENT_REASON_BYTES];
+	ledger_err err = org_resolve(out, txn, l->s, text ? text : "", why,
+	                             sizeof why, &l->e);
+
+	if (err == LEDGER_ENOTFOUND || err == LEDGER_EINPUT)
+		err_set(&l->e, err, "%s", why);
+	return err;
+}
+
+/* ---- status ---- */
+
+static const char *const axis_states[FOLD_AXES][3] = {
+	{ "none", "recognized", "withdrawn" },
+	{ "none", "established", "suspended" },
+	{ "none", "open", "closed" },
+	{ "none", "imposed", "lifted" },
+};
+
+static void fill_axis(ledger_status_axis *out, const fold_flag *f, int axis)
+{
+	out->state = axis_states[axis][f->state <= FOLD_OFF ? f->state : 0];
+	out->seq = f->state ? f->since.seq : 0;
+	snprintf(out->since, sizeof out->since, "%s", f->state ? f->since.edtf : "");
+}
+
+ledger_err query_fill(ledger_status *out, ledger *l, const fold *f,
+                              uint32_t at)
+{
+	ledger_status_axis *axes[FOLD_AXES] = {
+		&out->recognition, &out->relations, &out->mission, &out->sanctions,
+	};
+
+	date_format_day(out->at, at);
+	out->certain = f->max_last_day <= at;
+	for (int i = 0; i < FOLD_AXES; i++)
+		fill_axis(axes[i], &f->axes[i], i);
+	out->lists = calloc(f->lists_count + 1, sizeof *out->lists);
+	if (!out->lists)
+		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->lists_count; i++) {
+		const fold_list *x = &f->lists[i];
+		if (!fold_list_on(x))
+			continue;
+		ledger_status_list *y = &out->lists[out->lists_count++];
+		snprintf(y->list, sizeof y->list, "%s", x->name);
+		snprintf(y->since, sizeof y->since, "%s", x->since.edtf);
+		snprintf(y->authority, sizeof y->authority, "%s", x->authority);
+		y->seq = x->since.seq;
+	}
+	out->listed = out->lists_count > 0;
+	out->meetings = f->meetings;
+	snprintf(out->last_meeting, sizeof out->last_meeting, "%s",
+	         f->last_meeting.seq ? f->last_meeting.edtf : "");
+	if (f->last_change.seq) {
+		out->last_change_seq = f->last_change.seq;
+		snprintf(out->last_change_date, sizeof out->last_change_date, "%s",
+		         f->last_change.edtf);
+		out->last_change_type = event_type_name((Annals__EventType)f->last_change_type);
+	}
+	return LEDGER_OK;
+}
+
+/* Fold of rel at `at` as of as_of, from the fastest source that is exact:
+ * the current-status record, bucket folds, or the stream's events. */
+ledger_err query_fold(fold *f, uint64_t *version, ledger *l,
+                              indexer *ix, MDB_txn *txn, const uint8_t *rel,
+                              size_t rel_bytes, uint32_t at, uint64_t as_of,
+                              uint64_t head)
+{
+	MDB_val v;
+	ledger_err err;
+
+	if (as_of < head)
+		return index_fold_scan(f, version, ix, txn, rel, rel_bytes, at, as_of);
+	err = store_get(txn, l->s, DB_HEADS, rel, rel_bytes, &v, &l->e);
+	if (err == LEDGER_ENOTFOUND) {
+		fold_reset(f);
+		*version = 0;
+		return LEDGER_OK;
+	}
+	if (err != LEDGER_OK)
+		return err;
+	*version = get_u64_be(v.mv_data);
+	err = store_get(txn, l->s, DB_STATUS, rel, rel_bytes, &v, &l->e);
+	if (err == LEDGER_ENOTFOUND) {       /* nothing folds in this stream */
+		fold_reset(f);
+		return LEDGER_OK;
+	}
+	if (err != LEDGER_OK)
+		return err;
+	if (!fold_decode(f, v.mv_data, v.mv_size))
+		return err_set(&l->e, LEDGER_ECORRUPT, "a current-status record is "
+		               "malformed (run annals rebuild)");
+	/* Every event of the stream starts by `at`: the record is the answer. */
+	if (f->max_first_day <= at)
+		return LEDGER_OK;
+	return index_fold_at(f, ix, txn, rel, rel_bytes, at);
+}
+
+ledger_err ledger_status_get(ledger_status *out, ledger *l,
+                             const ledger_status_query *q)
+{
+	char slug[LEDGER_SLUG_BYTES_MAX + 1];
+	uint8_t rel[KEYS_REL_BYTES_MAX];
+	MDB_txn *txn = NULL;
+	indexer *ix;
+	uint64_t head;
+	uint32_t at;
+	ledger_err err;
+
+	memset(out, 0, sizeof *out);
+	if ((err = query_rx(&ix, l)) != LEDGER_OK ||
+	    (err = query_day(&at, l, q->at, "--at")) != LEDGER_OK ||
+	    (err = query_country(out->country, l, q->country)) != LEDGER_OK ||
+	    (err = ledger_read_begin(&txn, l)) != LEDGER_OK)
+		return err;
+	if ((err = query_org(slug, l, txn, q->organization)) != LEDGER_OK ||
+	    (err = query_head(&head, l, txn)) != LEDGER_OK ||
+	    (err = query_as_of(&out->as_of, l, txn, q->as_of, head)) != LEDGER_OK)
+		goto out;
+	snprintf(out->organization, sizeof out->organization, "%s", slug);
+	size_t n = keys_rel(rel, out->country, slug);
+	err = query_fold(&ix->f, &out->version, l, ix, txn, rel, n, at,
+	                  out->as_of, head);
+	if (err == LEDGER_OK)
+		err = query_fill(out, l, &ix->f, at);
+out:
+	store_abort(txn);
+	return err;
+}
+
+void ledger_status_free(ledger_status *s)
+{
+	if (!s)
+		return;
+	free(s->lists);
+	s->lists = NULL;
+	s->lists_count = 0;
+}
+
+static json_t *axis_json(const ledger_status_axis *a)
+{
+	return json_pack("{s:s, s:o}", "state", a->state, "since",
+	                 *a->since ? json_string(a->since) : json_null());
+}
+
+char *ledger_status_json(const ledger_status *s)
+{
+	json_t *lists = json_array(), *o;
+	char *text;
+
+	for (size_t i = 0; lists && i < s->lists_count; i++) {
+		const ledger_status_list *x = &s->lists[i];
+		json_array_append_new(lists, json_pack("{s:s, s:s, s:s, s:I}",
+		                      "list", x->list, "since", x->since,
+		                      "authority", x->authority, "seq", (json_int_t)x->seq));
+	}
+	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:o, s:o, s:o, s:o, s:o, "
+	              "s:{s:I, s:o}, s:o, s:I}",
+	              "country", s->country, "organization", s->organization,
+	              "at", s->at, "as_of", (json_int_t)s->as_of,
+	              "listed", s->listed, "certain", s->certain, "lists", lists,
+	              "recognition", axis_json(&s->recognition),
+	              "relations", axis_json(&s->relations),
+	              "mission", axis_json(&s->mission),
+	              "sanctions", axis_json(&s->sanctions),
+	              "meetings", "count", (json_int_t)s->meetings, "last",
+	              *s->last_meeting ? json_string(s->last_meeting) : json_null(),
+	              "last_change", s->last_change_seq ?
+	              json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)s->last_change_seq,
+	                        "date", s->last_change_date, "type",
+	                        s->last_change_type) : json_null(),
+	              "version", (json_int_t)s->version);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
