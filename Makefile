@@ -10,7 +10,8 @@ CC      ?= cc
 DEB_PKGS = gcc libc6-dev make pkg-config liblmdb-dev lmdb-utils \
            libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
            libssl-dev libjansson-dev libcsv-dev libunistring-dev \
-           libcunit1-dev iso-codes man-db jq
+           libcunit1-dev iso-codes man-db jq \
+           clang libclang-rt-14-dev valgrind strace util-linux passwd
 
 PKGS     = lmdb libprotobuf-c libcrypto jansson
 # Recursively expanded, so pkg-config runs after the packages are installed.
@@ -38,7 +39,16 @@ TEST_OBJS = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 
 DEPS_STAMP = $(BUILD)/.deps
 
-.PHONY: all test demo sanitize install clean deps bench check-unit check-shell
+# Reliability suites (issue 8): killshim.so is an LD_PRELOAD library that
+# raises SIGKILL at the Nth write or sync call; tamper changes stored bytes
+# through LMDB directly; the fuzz targets are tests/fuzz/fuzz_TARGET.c.
+REL_BINS = $(BUILD)/reliability/killshim.so $(BUILD)/reliability/tamper
+FUZZ_TARGETS = ndjson csv pb date envelope body fold
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+
+.PHONY: all test demo sanitize install clean deps bench check-unit check-shell \
+        check-reliability check-fuzz-regressions fuzz fuzz-bins
 all: $(BUILD)/annals $(BUILD)/libannals.a $(BUILD)/libannals.so $(BUILD)/annals.pc
 
 deps: $(DEPS_STAMP)
@@ -96,14 +106,54 @@ $(BUILD)/annals.pc: Makefile
 	@mkdir -p $(@D)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: annals\nDescription: event-sourced, verifiable ledger of diplomatic and legal status changes\nVersion: 0.1.0\nRequires.private: lmdb libprotobuf-c libcrypto jansson\nLibs: -L$${libdir} -lannals\nLibs.private: -lcsv -lunistring\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
 
-test: check-unit check-shell
+test: check-unit check-shell check-fuzz-regressions
 
 check-unit: $(BUILD)/test_run
 	$(BUILD)/test_run
 
-check-shell: $(BUILD)/annals
+check-shell: $(BUILD)/annals $(REL_BINS)
 	@set -e; for t in $(sort $(wildcard tests/sh/test_*.sh)); do \
 	    ANNALS=$(CURDIR)/$(BUILD)/annals bash $$t || exit 1; done
+
+# ---- reliability (issue 8, docs/RELIABILITY.md) ----
+$(BUILD)/reliability/killshim.so: tests/reliability/killshim.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared -Wall -Wextra -Werror \
+	    -o $@ $< -ldl
+
+$(BUILD)/reliability/tamper: tests/reliability/tamper.c $(BUILD)/libannals.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BUILD)/libannals.a $(DEP_LIBS)
+
+# Fuzz inputs replayed without libFuzzer: regressions and seed corpora.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libannals.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libannals.a $(DEP_LIBS)
+
+check-fuzz-regressions: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/fuzz/replay_$$t tests/fuzz/regressions/$$t tests/fuzz/corpus/$$t; done
+
+check-reliability: $(BUILD)/annals $(REL_BINS) check-fuzz-regressions
+	@set -e; for t in $(sort $(wildcard tests/reliability/test_*.sh)); do \
+	    ANNALS=$(CURDIR)/$(BUILD)/annals REL_BUILD=$(CURDIR)/$(BUILD)/reliability \
+	    bash $$t || exit 1; done
+
+# libFuzzer with ASan and UBSan: the library is built with clang in
+# $(FUZZ_BUILD); each target runs FUZZ_SECONDS on its seed corpus (a copy
+# grows in $(FUZZ_BUILD)/corpus), crashes land in $(FUZZ_BUILD)/crashes.
+fuzz: | $(DEPS_STAMP)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang \
+	    SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libannals.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(BUILD)/libannals.a $(DEP_LIBS)
 
 sanitize:
 	$(MAKE) BUILD=build-san SANITIZE=address,undefined test
@@ -124,6 +174,6 @@ install: all
 	install -m 0644 docs/annals.1 $(DESTDIR)$(PREFIX)/share/man/man1/annals.1
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/*/*.d)

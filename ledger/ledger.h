@@ -468,6 +468,46 @@ typedef int (*ledger_changes_fn)(void *ctx, const ledger_status *before,
 ledger_err ledger_changes(ledger *l, const ledger_changes_query *q,
                           ledger_changes_fn fn, void *ctx);
 
+/* ------------------------------------------------------------------ */
+/* Snapshots (DESIGN §7, export.c) */
+
+typedef enum ledger_export_format {
+	LEDGER_EXPORT_JSON = 0,
+	LEDGER_EXPORT_CSV,
+	LEDGER_EXPORT_PB,        /* an annals.Snapshot message */
+} ledger_export_format;
+
+typedef struct ledger_export_opts {
+	const char *at;          /* YYYY-MM-DD; NULL: today (UTC) */
+	const char *as_of;       /* seq or RFC 3339 time; NULL: the newest */
+	ledger_export_format format;
+} ledger_export_opts;
+
+typedef struct ledger_export_info {
+	uint64_t tree_size;      /* = as_of: the snapshot holds for this size */
+	uint8_t root[LEDGER_HASH_BYTES];
+	uint64_t checkpoint_size;/* tree_size, or a larger size when only a
+	                          * newer checkpoint covers it */
+	char *checkpoint;        /* the signed note; malloc'd, see ledger_export_info_free */
+	uint64_t relationships;  /* relationships written */
+} ledger_export_info;
+
+/* Write a snapshot of every relationship's status at `at` as of `as_of`
+ * to out, sorted by country then organization, streamed (not built in
+ * memory), deterministic: no timestamps or versions of the tool, and
+ * organization names as of as_of. The header names the origin, tree size
+ * and root and carries the checkpoint: the stored checkpoint of that size,
+ * else a new one signed now when the ledger is writable and the size
+ * extends the last signed tree, else the smallest stored checkpoint of a
+ * larger size with a consistency proof from the snapshot's size. The
+ * checkpoint is stored, so exports of the same (at, as_of) are
+ * byte-identical. LEDGER_ENOTFOUND when no checkpoint can cover the size;
+ * LEDGER_EIO when writing to out fails. */
+ledger_err ledger_export(ledger_export_info *info, ledger *l,
+                         const ledger_export_opts *opts, FILE *out);
+
+void ledger_export_info_free(ledger_export_info *info);
+
 typedef struct ledger_rebuild_stats {
 	uint64_t events;
 	bool equal;          /* the rebuilt indexes equal what was there */

@@ -3,6 +3,8 @@
 #ifndef LEDGER_QUERY_H
 #define LEDGER_QUERY_H
 
+#include <jansson.h>
+
 #include "fold.h"
 #include "index.h"
 #include "ledger_impl.h"
@@ -38,5 +40,9 @@ ledger_err query_fold(fold *f, uint64_t *version, ledger *l, indexer *ix,
 
 /* Fill a status from a fold at `at` (lists allocated: ledger_status_free). */
 ledger_err query_fill(ledger_status *out, ledger *l, const fold *f, uint32_t at);
+
+/* The status as a JSON object (DESIGN §6 field names); NULL when out of
+ * memory. The caller owns the reference. */
+json_t *query_status_object(const ledger_status *s);
 
 #endif

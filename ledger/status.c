@@ -287,10 +287,9 @@ static json_t *axis_json(const ledger_status_axis *a)
 	                 *a->since ? json_string(a->since) : json_null());
 }
 
-char *ledger_status_json(const ledger_status *s)
+json_t *query_status_object(const ledger_status *s)
 {
-	json_t *lists = json_array(), *o;
-	char *text;
+	json_t *lists = json_array();
 
 	for (size_t i = 0; lists && i < s->lists_count; i++) {
 		const ledger_status_list *x = &s->lists[i];
@@ -298,23 +297,29 @@ char *ledger_status_json(const ledger_status *s)
 		                      "list", x->list, "since", x->since,
 		                      "authority", x->authority, "seq", (json_int_t)x->seq));
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:o, s:o, s:o, s:o, s:o, "
-	              "s:{s:I, s:o}, s:o, s:I}",
-	              "country", s->country, "organization", s->organization,
-	              "at", s->at, "as_of", (json_int_t)s->as_of,
-	              "listed", s->listed, "certain", s->certain, "lists", lists,
-	              "recognition", axis_json(&s->recognition),
-	              "relations", axis_json(&s->relations),
-	              "mission", axis_json(&s->mission),
-	              "sanctions", axis_json(&s->sanctions),
-	              "meetings", "count", (json_int_t)s->meetings, "last",
-	              *s->last_meeting ? json_string(s->last_meeting) : json_null(),
-	              "last_change", s->last_change_seq ?
-	              json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)s->last_change_seq,
-	                        "date", s->last_change_date, "type",
-	                        s->last_change_type) : json_null(),
-	              "version", (json_int_t)s->version);
-	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	return json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:o, s:o, s:o, s:o, s:o, "
+	                 "s:{s:I, s:o}, s:o, s:I}",
+	                 "country", s->country, "organization", s->organization,
+	                 "at", s->at, "as_of", (json_int_t)s->as_of,
+	                 "listed", s->listed, "certain", s->certain, "lists", lists,
+	                 "recognition", axis_json(&s->recognition),
+	                 "relations", axis_json(&s->relations),
+	                 "mission", axis_json(&s->mission),
+	                 "sanctions", axis_json(&s->sanctions),
+	                 "meetings", "count", (json_int_t)s->meetings, "last",
+	                 *s->last_meeting ? json_string(s->last_meeting) : json_null(),
+	                 "last_change", s->last_change_seq ?
+	                 json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)s->last_change_seq,
+	                           "date", s->last_change_date, "type",
+	                           s->last_change_type) : json_null(),
+	                 "version", (json_int_t)s->version);
+}
+
+char *ledger_status_json(const ledger_status *s)
+{
+	json_t *o = query_status_object(s);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
 	json_decref(o);
 	return text;
 }

@@ -18,6 +18,7 @@ static const struct cmd cmds[] = {
 	{ "timeline", cmd_timeline, "events in effective-date order" },
 	{ "changes",  cmd_changes,  "relationships whose status changed" },
 	{ "rebuild",  cmd_rebuild,  "recompute every index and projection" },
+	{ "export",   cmd_export,   "snapshot of every relationship" },
 	{ "dump",     cmd_dump,     "every event as NDJSON in the input format" },
 	{ "verify",   cmd_verify,   "check every hash, link, stream and index" },
 	{ "stats",    cmd_stats,    "counts and sizes" },

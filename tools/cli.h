@@ -83,6 +83,7 @@ int cmd_status(cli *c, int argc, char **argv);
 int cmd_timeline(cli *c, int argc, char **argv);
 int cmd_changes(cli *c, int argc, char **argv);
 int cmd_rebuild(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
 int cmd_checkpoint(cli *c, int argc, char **argv);
 int cmd_key(cli *c, int argc, char **argv);
 int cmd_prove(cli *c, int argc, char **argv);

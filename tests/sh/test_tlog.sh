@@ -189,6 +189,18 @@ for f in "$V"/inclusion/n*-i*.json "$V"/consistency/m*-n*.json; do
 done
 [ "$nb" = 72 ] && ok || bad "72 tampered vectors refused, only $nb"
 
+# ---- checkpoints signed by Go's note.Sign (tests/vectors/notes) ----
+N=$here/vectors/notes
+for f in size8.note size3-ext.note size8-cosigned.note; do
+	expect 0 "Go-signed $f" -- "$A" check --checkpoint "$N/$f" --vkey "$N/vkey"
+	expect 1 "Go-signed $f with another key" -- "$A" check --checkpoint "$N/$f" --vkey "$N/witness.vkey"
+done
+expect 0 "Go-signed checkpoint and tlog's inclusion proof" -- "$A" check "$V/inclusion/n8-i5.json" --record "$V/records/record-6" --checkpoint "$N/size8.note" --vkey "$N/vkey"
+expect 0 "Go-signed old and new checkpoints and tlog's consistency proof" -- "$A" check "$V/consistency/m3-n8.json" --checkpoint "$N/size3-ext.note" --checkpoint "$N/size8-cosigned.note" --vkey "$N/vkey"
+expect 1 "a Go-signed checkpoint of another tree" -- "$A" check "$V/consistency/m3-n7.json" --checkpoint "$N/size8.note" --vkey "$N/vkey"
+sed '3s/^U/V/' "$N/size8.note" >"$w/go-bad.note"
+expect 1 "a Go-signed checkpoint with a changed root" -- "$A" check --checkpoint "$w/go-bad.note" --vkey "$N/vkey"
+
 # ---- verify and verify --checkpoint ----
 expect 0 "verify" -- "$A" -d "$L" verify
 has "$w/out" "3 checkpoints" "verify counts the stored checkpoints"

@@ -1,0 +1,8 @@
+/* libFuzzer target: the csv record reader and event_check (issue 8). */
+#include "fuzz_reader.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_reader_run(LEDGER_FORMAT_CSV, data, size);
+	return 0;
+}
