@@ -121,9 +121,9 @@ $(BUILD)/reliability/killshim.so: tests/reliability/killshim.c | $(DEPS_STAMP)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared -Wall -Wextra -Werror \
 	    -o $@ $< -ldl
 
-$(BUILD)/reliability/tamper: tests/reliability/tamper.c $(BUILD)/libannals.a
+$(BUILD)/reliability/tamper: tests/reliability/tamper.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BUILD)/libannals.a $(DEP_LIBS)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< -llmdb
 
 # Fuzz inputs replayed without libFuzzer: regressions and seed corpora.
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libannals.a

@@ -961,6 +961,12 @@ ledger_err ledger_checkpoint_open(ledger_checkpoint_info *out,
 
 /* ---- verify: stored checkpoints and old checkpoints ---- */
 
+typedef struct root_capture {
+	uint64_t size;             /* the size whose root is wanted */
+	bool found;
+	uint8_t root[LEDGER_HASH_BYTES];
+} root_capture;
+
 typedef struct stored_scan {
 	ledger *l;
 	MDB_txn *txn;
@@ -971,8 +977,9 @@ typedef struct stored_scan {
 	MDB_val note;
 	uint64_t checked;
 	ledger_err err;            /* the real code behind a stopped scan */
-	verify_root_fn next;
+	verify_root_fn next;       /* the caller's, called at every size */
 	void *next_ctx;
+	root_capture *cap;         /* or one root kept, NULL */
 } stored_scan;
 
 static ledger_err scan_step(stored_scan *x, MDB_cursor_op op)
@@ -1011,12 +1018,26 @@ static ledger_err scan_check(stored_scan *x, const uint8_t root[LEDGER_HASH_BYTE
 	return scan_step(x, MDB_NEXT);
 }
 
+/* Roots are computed only where they are needed: a stored checkpoint's
+ * size, the captured size, or every size for a caller's callback. */
+static bool scan_want(void *ctx, uint64_t size)
+{
+	stored_scan *x = ctx;
+
+	return x->next || (x->have && x->size == size) ||
+	       (x->cap && x->cap->size == size);
+}
+
 static int scan_on_root(void *ctx, uint64_t size, const uint8_t root[LEDGER_HASH_BYTES])
 {
 	stored_scan *x = ctx;
 
 	if (x->next && x->next(x->next_ctx, size, root) != 0)
 		return -1;
+	if (x->cap && x->cap->size == size) {
+		memcpy(x->cap->root, root, LEDGER_HASH_BYTES);
+		x->cap->found = true;
+	}
 	/* Keys are in size order and every size is visited, so the cursor is
 	 * never behind: one comparison per event. */
 	while (x->have && x->size == size)
@@ -1025,11 +1046,11 @@ static int scan_on_root(void *ctx, uint64_t size, const uint8_t root[LEDGER_HASH
 	return 0;
 }
 
-ledger_err checkpoint_verify_run(ledger_verify_stats *out, ledger *l,
-                                 MDB_txn *txn, verify_root_fn on_root,
-                                 void *ctx)
+static ledger_err scan_run(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
+                           verify_root_fn on_root, void *ctx, root_capture *cap)
 {
-	stored_scan x = { .l = l, .txn = txn, .next = on_root, .next_ctx = ctx };
+	stored_scan x = { .l = l, .txn = txn, .next = on_root, .next_ctx = ctx,
+	                  .cap = cap };
 	ledger_err err;
 
 	memset(out, 0, sizeof *out);
@@ -1043,8 +1064,7 @@ ledger_err checkpoint_verify_run(ledger_verify_stats *out, ledger *l,
 		if ((err = scan_check(&x, empty)) != LEDGER_OK)
 			goto out;
 	}
-	/* The scan costs a root per event: skip it when nothing needs one. */
-	err = verify_run(out, l, txn, x.have || on_root ? scan_on_root : NULL, &x);
+	err = verify_run_at(out, l, txn, scan_want, scan_on_root, &x);
 	if (err != LEDGER_OK && x.err != LEDGER_OK)
 		err = x.err;
 	if (err == LEDGER_OK && x.have)
@@ -1057,21 +1077,11 @@ out:
 	return err;
 }
 
-typedef struct root_capture {
-	uint64_t size;
-	bool found;
-	uint8_t root[LEDGER_HASH_BYTES];
-} root_capture;
-
-static int capture_root(void *ctx, uint64_t size, const uint8_t root[LEDGER_HASH_BYTES])
+ledger_err checkpoint_verify_run(ledger_verify_stats *out, ledger *l,
+                                 MDB_txn *txn, verify_root_fn on_root,
+                                 void *ctx)
 {
-	root_capture *c = ctx;
-
-	if (size == c->size) {
-		memcpy(c->root, root, LEDGER_HASH_BYTES);
-		c->found = true;
-	}
-	return 0;
+	return scan_run(out, l, txn, on_root, ctx, NULL);
 }
 
 ledger_err ledger_verify_checkpoint(ledger_verify_stats *out,
@@ -1102,7 +1112,7 @@ ledger_err ledger_verify_checkpoint(ledger_verify_stats *out,
 	}
 	if ((err = ledger_read_begin(&txn, l)) != LEDGER_OK)
 		return err;
-	err = checkpoint_verify_run(out, l, txn, capture_root, &cap);
+	err = scan_run(out, l, txn, NULL, NULL, &cap);
 	store_abort(txn);
 	if (err != LEDGER_OK)
 		return err;

@@ -51,11 +51,10 @@ static ledger_err stored_checkpoint(char **note, uint64_t *found, ledger *l,
 	return err;
 }
 
-static ledger_err export_checkpoint(ledger_export_info *info, ledger_proof *proof,
-                                    ledger *l, uint64_t size)
+ledger_err query_checkpoint(char **note, uint64_t *note_size, ledger_proof *proof,
+                            ledger *l, uint64_t size)
 {
-	ledger_err err = stored_checkpoint(&info->checkpoint, &info->checkpoint_size,
-	                                   l, size, true);
+	ledger_err err = stored_checkpoint(note, note_size, l, size, true);
 	ledger_err sign = LEDGER_OK;
 	char why[ERR_MSG_BYTES];
 
@@ -63,15 +62,15 @@ static ledger_err export_checkpoint(ledger_export_info *info, ledger_proof *proo
 	if (err != LEDGER_ENOTFOUND)
 		return err;
 	if (!store_readonly(l->s)) {
-		sign = ledger_checkpoint(&info->checkpoint, l, size);
+		sign = ledger_checkpoint(note, l, size);
 		if (sign == LEDGER_OK) {
-			info->checkpoint_size = size;
+			*note_size = size;
 			return LEDGER_OK;
 		}
 	}
 	snprintf(why, sizeof why, "%s", l->e.msg);
 	/* A newer stored checkpoint and a consistency proof cover the size. */
-	err = stored_checkpoint(&info->checkpoint, &info->checkpoint_size, l, size, false);
+	err = stored_checkpoint(note, note_size, l, size, false);
 	if (err == LEDGER_ENOTFOUND)
 		return err_set(&l->e, LEDGER_ENOTFOUND, "no checkpoint covers tree size "
 		               "%llu%s%s; run annals checkpoint on the writable ledger",
@@ -79,7 +78,7 @@ static ledger_err export_checkpoint(ledger_export_info *info, ledger_proof *proo
 		               sign != LEDGER_OK ? why : "");
 	if (err != LEDGER_OK || size == 0)
 		return err;
-	return ledger_prove_consistency(proof, l, size, info->checkpoint_size);
+	return ledger_prove_consistency(proof, l, size, *note_size);
 }
 
 /* ---- organization names as of a seq ---- */
@@ -536,7 +535,8 @@ ledger_err ledger_export(ledger_export_info *info, ledger *l,
 		err = query_as_of(&info->tree_size, l, txn, opts->as_of, head);
 	store_abort(txn);
 	if (err != LEDGER_OK ||
-	    (err = export_checkpoint(info, proof, l, info->tree_size)) != LEDGER_OK ||
+	    (err = query_checkpoint(&info->checkpoint, &info->checkpoint_size, proof,
+	                            l, info->tree_size)) != LEDGER_OK ||
 	    (err = ledger_root(info->root, l, info->tree_size)) != LEDGER_OK)
 		goto out;
 	date_format_day(x.at_text, x.at);

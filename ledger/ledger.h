@@ -508,6 +508,35 @@ ledger_err ledger_export(ledger_export_info *info, ledger *l,
 
 void ledger_export_info_free(ledger_export_info *info);
 
+/* ------------------------------------------------------------------ */
+/* Proved statuses (DESIGN §6, prove.c) */
+
+/* Write the proved-status bundle of q (JSON, one line; the format is
+ * described in prove.c and docs/AUDITING.md) to out: the checkpoint, the
+ * last envelope of the tree size as_of with its inclusion proof and the
+ * heads-map proof for the relationship, and every envelope of the
+ * relationship's stream, versions v .. 1, with inclusion proofs.
+ * LEDGER_EUSAGE when as_of does not end a write transaction (the message
+ * names the nearest sizes that do). */
+ledger_err ledger_status_prove(ledger *l, const ledger_status_query *q, FILE *out);
+
+/* Check a bundle offline against a verifier key: the signature, every
+ * proof, the heads proof, the unbroken stream; then fold it with the code
+ * of `status` into *out (free it with ledger_status_free). Returns
+ * LEDGER_ECORRUPT with the reason in why (a caller buffer) when any check
+ * fails; out->as_of is the tree size it holds for. Needs no ledger. */
+ledger_err ledger_bundle_check(ledger_status *out, const char *bundle,
+                               size_t bundle_bytes, const char *vkey,
+                               size_t vkey_bytes, char *why, size_t why_bytes);
+
+/* Check the header of a JSON snapshot (ledger_export): the checkpoint's
+ * signature and that the snapshot's root of tree_size is the signed tree
+ * or a prefix of it. header is the JSON object; a whole snapshot works. */
+ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_BYTES],
+                                 const char *header, size_t header_bytes,
+                                 const char *vkey, size_t vkey_bytes,
+                                 char *why, size_t why_bytes);
+
 typedef struct ledger_rebuild_stats {
 	uint64_t events;
 	bool equal;          /* the rebuilt indexes equal what was there */

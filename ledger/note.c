@@ -126,8 +126,7 @@ static bool note_ed25519_verify(const uint8_t pub[NOTE_KEY_BYTES],
 
 /* Standard padded base64 of in into out (cap bytes, NUL included).
  * Returns the text length, or 0 when it does not fit. */
-static size_t note_b64_encode(char *out, size_t cap, const uint8_t *in,
-                              size_t n)
+size_t note_b64_encode(char *out, size_t cap, const uint8_t *in, size_t n)
 {
 	size_t len = (n + 2) / 3 * 4;
 
@@ -159,8 +158,8 @@ static bool note_b64_syntax(const char *in, size_t n, size_t *pad)
 
 /* Decode canonical base64 text in[0..n). Writes the first cap decoded
  * bytes to out and the full decoded length to *out_bytes. */
-static bool note_b64_decode(uint8_t *out, size_t cap, size_t *out_bytes,
-                            const char *in, size_t n)
+bool note_b64_decode(uint8_t *out, size_t cap, size_t *out_bytes,
+                     const char *in, size_t n)
 {
 	uint8_t bin[NOTE_B64_CHUNK_CHARS / 4 * 3];
 	char again[NOTE_B64_CHUNK_CHARS + 1];

@@ -40,6 +40,16 @@ typedef struct note_checkpoint {
 	uint8_t root[LEDGER_HASH_BYTES];
 } note_checkpoint;
 
+/* Standard padded base64 of in[0..n) into out (cap bytes, NUL included),
+ * with OpenSSL. Returns the text length, or 0 when it does not fit. */
+size_t note_b64_encode(char *out, size_t cap, const uint8_t *in, size_t n);
+
+/* Decode canonical padded base64 in[0..n): writes the first cap decoded
+ * bytes to out and the whole decoded length to *out_bytes; false when the
+ * text is not canonical base64. */
+bool note_b64_decode(uint8_t *out, size_t cap, size_t *out_bytes,
+                     const char *in, size_t n);
+
 /* Make a new Ed25519 key named name (a valid origin) from OpenSSL's RNG. */
 const char *note_signer_generate(note_signer *out, const char *name);
 

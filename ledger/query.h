@@ -38,11 +38,23 @@ ledger_err query_fold(fold *f, uint64_t *version, ledger *l, indexer *ix,
                       MDB_txn *txn, const uint8_t *rel, size_t rel_bytes,
                       uint32_t at, uint64_t as_of, uint64_t head);
 
+/* Fill a status from a fold at `at` (lists allocated: ledger_status_free);
+ * false when out of memory. Needs no ledger: `check` uses it. */
+bool status_fill(ledger_status *out, const fold *f, uint32_t at);
+
 /* Fill a status from a fold at `at` (lists allocated: ledger_status_free). */
 ledger_err query_fill(ledger_status *out, ledger *l, const fold *f, uint32_t at);
 
 /* The status as a JSON object (DESIGN §6 field names); NULL when out of
  * memory. The caller owns the reference. */
 json_t *query_status_object(const ledger_status *s);
+
+/* The checkpoint that covers tree size `size`, for a snapshot or a proved
+ * status: the stored one of that size, else one signed now (a writable
+ * ledger whose signed tree it extends), else the smallest stored one of a
+ * larger size with a consistency proof from `size` (*proof; empty
+ * otherwise). *note is malloc'd. */
+ledger_err query_checkpoint(char **note, uint64_t *note_size, ledger_proof *proof,
+                            ledger *l, uint64_t size);
 
 #endif

@@ -166,8 +166,7 @@ static void fill_axis(ledger_status_axis *out, const fold_flag *f, int axis)
 	snprintf(out->since, sizeof out->since, "%s", f->state ? f->since.edtf : "");
 }
 
-ledger_err query_fill(ledger_status *out, ledger *l, const fold *f,
-                              uint32_t at)
+bool status_fill(ledger_status *out, const fold *f, uint32_t at)
 {
 	ledger_status_axis *axes[FOLD_AXES] = {
 		&out->recognition, &out->relations, &out->mission, &out->sanctions,
@@ -179,7 +178,7 @@ ledger_err query_fill(ledger_status *out, ledger *l, const fold *f,
 		fill_axis(axes[i], &f->axes[i], i);
 	out->lists = calloc(f->lists_count + 1, sizeof *out->lists);
 	if (!out->lists)
-		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+		return false;
 	for (size_t i = 0; i < f->lists_count; i++) {
 		const fold_list *x = &f->lists[i];
 		if (!fold_list_on(x))
@@ -200,7 +199,13 @@ ledger_err query_fill(ledger_status *out, ledger *l, const fold *f,
 		         f->last_change.edtf);
 		out->last_change_type = event_type_name((Annals__EventType)f->last_change_type);
 	}
-	return LEDGER_OK;
+	return true;
+}
+
+ledger_err query_fill(ledger_status *out, ledger *l, const fold *f, uint32_t at)
+{
+	return status_fill(out, f, at) ? LEDGER_OK :
+	       err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 }
 
 /* Fold of rel at `at` as of as_of, from the fastest source that is exact:

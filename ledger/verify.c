@@ -83,6 +83,7 @@ typedef struct verifier {
 	heads_mem *heads;                /* stream heads from the events alone */
 	ledger_verify_stats *st;
 	verify_root_fn on_root;          /* roots wanted at given sizes */
+	verify_want_fn want;             /* which sizes; NULL: every size */
 	void *on_root_ctx;
 } verifier;
 
@@ -274,7 +275,7 @@ static ledger_err verify_event(verifier *v, const MDB_val *k, const MDB_val *val
 	}
 	memcpy(v->prev, leaf, LEDGER_HASH_BYTES);
 	v->st->events++;
-	if (v->on_root) {
+	if (v->on_root && (!v->want || v->want(v->on_root_ctx, v->seq))) {
 		merkle_hash root;
 		merkle_frontier_root(root, &v->frontier);
 		if (v->on_root(v->on_root_ctx, v->seq, root) != 0)
@@ -346,8 +347,14 @@ static ledger_err verify_totals(verifier *v)
 ledger_err verify_run(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
                       verify_root_fn on_root, void *ctx)
 {
+	return verify_run_at(out, l, txn, NULL, on_root, ctx);
+}
+
+ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
+                         verify_want_fn want, verify_root_fn on_root, void *ctx)
+{
 	verifier v = { .l = l, .txn = txn, .st = out, .on_root = on_root,
-	               .on_root_ctx = ctx };
+	               .want = want, .on_root_ctx = ctx };
 	MDB_cursor *c = NULL;
 	MDB_val k, val;
 	ledger_err err;

@@ -959,6 +959,29 @@ static void forge_ids(forge *g, uint64_t n)
 	mdb_cursor_close(c);
 }
 
+/* Roll the heads map (heads.c) back to tree size n: its nodes are
+ * versioned by the size that ends the transaction which wrote them, in the
+ * last 8 bytes of the key as UINT64_MAX - size, so a cut at the end of a
+ * transaction drops the nodes of later sizes. */
+static void forge_heads_map(forge *g, uint64_t n)
+{
+	MDB_dbi map;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if (mdb_dbi_open(g->txn, "heads_map", 0, &map) != 0)
+		return;
+	CU_ASSERT_FATAL(mdb_cursor_open(g->txn, map, &c) == 0);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		CU_ASSERT_FATAL(k.mv_size >= 9);
+		if (UINT64_MAX - get_be((uint8_t *)k.mv_data + k.mv_size - 8) > n)
+			CU_ASSERT_FATAL(mdb_cursor_del(c, 0) == 0);
+	}
+	mdb_cursor_close(c);
+}
+
 /* Re-sign every stored checkpoint and signing.state with the copied key. */
 static void forge_sign(forge *g, const char *dir, uint64_t n)
 {
@@ -1002,8 +1025,9 @@ static void forge_sign(forge *g, const char *dir, uint64_t n)
 
 /* Rewrite the ledger in dir (closed) as a forger holding its files and
  * key would: the body of seq `rewrite` (0: none) changes, and the ledger
- * is cut to `keep` events (0: all), with every hash, head, Merkle node,
- * stored checkpoint and signing.state made consistent again. */
+ * is cut to `keep` events (0: all; the end of a write transaction), with
+ * every hash, head, Merkle and heads-map node, stored checkpoint and
+ * signing.state made consistent again. */
 static void forge_ledger(const char *dir, uint64_t rewrite, uint64_t keep)
 {
 	forge g;
@@ -1026,6 +1050,7 @@ static void forge_ledger(const char *dir, uint64_t rewrite, uint64_t keep)
 	forge_cut(&g, g.bodies, n);
 	forge_cut(&g, g.checkpoints, n);
 	forge_ids(&g, n);
+	forge_heads_map(&g, n);
 	forge_sign(&g, dir, n);
 	CU_ASSERT_FATAL(mdb_txn_commit(g.txn) == 0);
 	mdb_env_close(g.env);
@@ -1034,10 +1059,12 @@ static void forge_ledger(const char *dir, uint64_t rewrite, uint64_t keep)
 
 /* ---- tests: verify against old checkpoints ---- */
 
-/* An original with checkpoints at 30 and 70, and a copy of it. */
+/* An original with checkpoints at 30 and 70, and a copy of it. Seq 20
+ * ends a write transaction, so a log cut there is sealed (heads_root). */
 static void forged_pair(tl *t, tl *copy, char **n30, char **n70)
 {
-	tl_make(t, 30);
+	tl_make(t, 20);
+	tl_import(t, 21, 30, 'a');
 	*n30 = tl_checkpoint(t, LEDGER_SIZE_HEAD);
 	tl_import(t, 31, TEST_EVENTS, 'a');
 	*n70 = tl_checkpoint(t, LEDGER_SIZE_HEAD);

@@ -1051,5 +1051,5 @@ void suite_fold(void)
 	CU_add_test(s, "encoding layout", test_fold_encoding_layout);
 	CU_add_test(s, "encoding round trip", test_fold_encoding_round_trip);
 	CU_add_test(s, "decode refuses truncations", test_fold_decode_refuses_truncated);
-	CU_add_test(s, "BUG decode refuses malformed", test_fold_decode_refuses_malformed);
+	CU_add_test(s, "decode refuses malformed", test_fold_decode_refuses_malformed);
 }

@@ -328,6 +328,7 @@ static void test_projection_retraction_after_as_of(void)
 	again = get(&t, "KZ", "taliban", "2024-01-01", u64(s, 3));
 	CU_ASSERT_TRUE(same_status(&before, &again));
 	CU_ASSERT_EQUAL(again.as_of, 3);
+	ledger_status_free(&again);
 
 	/* As of the retraction: the meeting is gone and the version counts
 	 * the retraction. */

@@ -7,7 +7,7 @@
 
 static const char usage[] =
 	"usage: annals [-d DIR] status COUNTRY ORGANIZATION [--at YYYY-MM-DD]\n"
-	"           [--as-of SEQ|TIME] [--json]\n"
+	"           [--as-of SEQ|TIME] [--json] [--prove [-o FILE]]\n"
 	"\n"
 	"The status of a country-organization relationship on a day (default:\n"
 	"today, UTC) as the ledger knew it after a seq or at an RFC 3339 time\n"
@@ -15,7 +15,13 @@ static const char usage[] =
 	"relations, mission and sanctions with the dates they hold since,\n"
 	"meetings, the last change, the relationship's version, and whether the\n"
 	"answer is certain (no partial date spanning the day). COUNTRY is a\n"
-	"code or English name; ORGANIZATION a slug, name or alias.\n";
+	"code or English name; ORGANIZATION a slug, name or alias.\n"
+	"\n"
+	"--prove writes a bundle that anyone can check offline with 'annals\n"
+	"check BUNDLE --vkey KEY': the signed checkpoint, proofs that every\n"
+	"event of the relationship up to the tree size is in the log and that\n"
+	"there is no later one, and the events themselves. --as-of must then\n"
+	"name a tree size that ends a write transaction.\n";
 
 static void print_axis(const char *name, const ledger_status_axis *a)
 {
@@ -53,24 +59,60 @@ static void print_text(const ledger_status *s)
 	       "no (a partial date spans this day)");
 }
 
+/* The bundle may need a checkpoint signed now: open for writing. */
+static int run_prove(cli *c, const ledger_status_query *q, const char *path)
+{
+	char *tmp = NULL;
+	ledger *l;
+	int code = cli_open(&l, c, "status", false);
+
+	if (code)
+		return code;
+	FILE *f = cli_out_open(path, &tmp, "status");
+	if (!f) {
+		ledger_close(l);
+		return EXIT_SYSTEM;
+	}
+	ledger_err err = ledger_status_prove(l, q, f);
+	if (err == LEDGER_OK) {
+		code = cli_out_close(f, path, tmp, "status");
+	} else {
+		code = cli_ledger_fail(err, "status", l);
+		if (tmp) {
+			fclose(f);
+			remove(tmp);
+			free(tmp);
+		}
+	}
+	ledger_close(l);
+	return code;
+}
+
 int cmd_status(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "at", required_argument, NULL, 'a' },
 		{ "as-of", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prove", no_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	ledger_status_query q = { 0 };
 	ledger_status st;
 	ledger *l;
-	bool json = false;
+	bool json = false, prove = false;
+	const char *path = NULL;
 	int ch, code;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ch == 'a')
+	while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		if (ch == 'p')
+			prove = true;
+		else if (ch == 'o')
+			path = optarg;
+		else if (ch == 'a')
 			q.at = optarg;
 		else if (ch == 's')
 			q.as_of = optarg;
@@ -79,10 +121,12 @@ int cmd_status(cli *c, int argc, char **argv)
 		else
 			return cli_usage(usage, ch != 'h');
 	}
-	if (optind + 2 != argc)
+	if (optind + 2 != argc || (path && !prove) || (prove && json))
 		return cli_usage(usage, true);
 	q.country = argv[optind];
 	q.organization = argv[optind + 1];
+	if (prove)
+		return run_prove(c, &q, path);
 	if ((code = cli_open(&l, c, "status", true)) != 0)
 		return code;
 	ledger_err err = ledger_status_get(&st, l, &q);

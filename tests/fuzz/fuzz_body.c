@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (body && codec_canonical(&a, &body->base, data, size)) {
 		codec_buf b = { 0 };
 		FUZZ_ASSERT(codec_pack(&b, &body->base));
-		FUZZ_ASSERT(b.bytes == size && memcmp(b.data, data, size) == 0);
+		FUZZ_ASSERT(b.bytes == size && (size == 0 || memcmp(b.data, data, size) == 0));
 		codec_buf_free(&b);
 		volatile size_t sum = body->salt.len + strlen(body->summary) +
 		                      strlen(body->instrument) + strlen(body->reason);

@@ -3,7 +3,7 @@
  * run in `make test` with the ordinary compiler, and under ASan and UBSan
  * in `make sanitize`. Usage: replay_TARGET FILE|DIR...; prints the count
  * of inputs run; a bug aborts (exit status of the signal). */
-#define _DEFAULT_SOURCE
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
