@@ -11,7 +11,8 @@ DEB_PKGS = gcc libc6-dev make pkg-config liblmdb-dev lmdb-utils \
            libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
            libssl-dev libjansson-dev libcsv-dev libunistring-dev \
            libcunit1-dev iso-codes man-db jq \
-           clang libclang-rt-14-dev valgrind strace util-linux passwd
+           clang libclang-rt-14-dev valgrind strace util-linux passwd \
+           libsqlite3-dev
 
 PKGS     = lmdb libprotobuf-c libcrypto jansson
 # Recursively expanded, so pkg-config runs after the packages are installed.
@@ -157,6 +158,18 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libannals.a
 
 sanitize:
 	$(MAKE) BUILD=build-san SANITIZE=address,undefined test
+
+# make bench [BENCH_EVENTS=10000000]: tools/bench*.c against libannals and
+# SQLite (DESIGN §10); temporary files go under $TMPDIR, else $(BUILD)/bench.
+BENCH_EVENTS ?= 1000000
+BENCH_SRCS = $(wildcard tools/bench*.c)
+$(BUILD)/annals-bench: $(BENCH_SRCS) tools/bench.h $(BUILD)/libannals.a | $(DEPS_STAMP)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $(BENCH_SRCS) \
+	    $(BUILD)/libannals.a $(LDFLAGS) $(DEP_LIBS) -lsqlite3
+
+bench: $(BUILD)/annals-bench
+	@mkdir -p $(BUILD)/bench
+	BENCH_EVENTS=$(BENCH_EVENTS) $(BUILD)/annals-bench $${TMPDIR:-$(BUILD)/bench}
 
 demo: $(BUILD)/annals
 	@bash tools/demo.sh $(BUILD)/annals docs/examples/kazakhstan-taliban.ndjson $(BUILD)/demo.db

@@ -154,35 +154,48 @@ static bool check_country(field_err *fe, const char *field, char **s)
 	return true;
 }
 
+/* check_text for an element of a list: the field name is only formatted
+ * when the text is refused (the append loop stays free of printf). */
+static bool check_text_at(field_err *fe, const char *fmt, size_t i,
+                          const char *s, size_t max_bytes)
+{
+	char f[64];
+	const char *why;
+
+	if (!s || (why = text_check_utf8(s, strlen(s), max_bytes)) == NULL)
+		return true;
+	snprintf(f, sizeof f, fmt, i);
+	return field_fail(fe, f, "%s", why);
+}
+
+static bool fail_at(field_err *fe, const char *fmt, size_t i, const char *why)
+{
+	char f[64];
+
+	snprintf(f, sizeof f, fmt, i);
+	return field_fail(fe, f, "%s", why);
+}
+
 static bool check_source(field_err *fe, const Annals__Source *s, size_t i,
                          arena *a, Annals__Source **out)
 {
-	char f[64];
 	date_span d;
 	const char *why;
 
-	snprintf(f, sizeof f, "sources[%zu]", i);
 	if (!has(s->url) && !has(s->title))
-		return field_fail(fe, f, "a source needs a url or a title");
-#define SRC_TEXT(member, limit) do { \
-		snprintf(f, sizeof f, "sources[%zu]." #member, i); \
-		if (!check_text(fe, f, s->member, limit)) return false; \
-	} while (0)
-	SRC_TEXT(url, LEDGER_URL_BYTES_MAX);
-	SRC_TEXT(title, LEDGER_SOURCE_TEXT_BYTES_MAX);
-	SRC_TEXT(publisher, LEDGER_SOURCE_TEXT_BYTES_MAX);
-	SRC_TEXT(language, 35);
-	SRC_TEXT(quote, LEDGER_QUOTE_BYTES_MAX);
-#undef SRC_TEXT
+		return fail_at(fe, "sources[%zu]", i, "a source needs a url or a title");
+	if (!check_text_at(fe, "sources[%zu].url", i, s->url, LEDGER_URL_BYTES_MAX) ||
+	    !check_text_at(fe, "sources[%zu].title", i, s->title, LEDGER_SOURCE_TEXT_BYTES_MAX) ||
+	    !check_text_at(fe, "sources[%zu].publisher", i, s->publisher,
+	                   LEDGER_SOURCE_TEXT_BYTES_MAX) ||
+	    !check_text_at(fe, "sources[%zu].language", i, s->language, 35) ||
+	    !check_text_at(fe, "sources[%zu].quote", i, s->quote, LEDGER_QUOTE_BYTES_MAX))
+		return false;
 	if (has(s->url) && strncmp(s->url, "https://", 8) != 0 &&
-	    strncmp(s->url, "http://", 7) != 0) {
-		snprintf(f, sizeof f, "sources[%zu].url", i);
-		return field_fail(fe, f, "must start with https:// or http://");
-	}
-	if (has(s->date) && (why = date_parse(&d, s->date, strlen(s->date)))) {
-		snprintf(f, sizeof f, "sources[%zu].date", i);
-		return field_fail(fe, f, "%s", why);
-	}
+	    strncmp(s->url, "http://", 7) != 0)
+		return fail_at(fe, "sources[%zu].url", i, "must start with https:// or http://");
+	if (has(s->date) && (why = date_parse(&d, s->date, strlen(s->date))))
+		return fail_at(fe, "sources[%zu].date", i, why);
 	if (!(*out = arena_alloc(a, sizeof **out)))
 		return field_fail(fe, "sources", "out of memory");
 	**out = *s;
@@ -194,17 +207,18 @@ static bool check_participant(field_err *fe, const Annals__Participant *p,
 {
 	char f[64];
 
-	snprintf(f, sizeof f, "participants[%zu].name", i);
 	if (!has(p->name))
-		return field_fail(fe, f, "required");
-	if (!check_text(fe, f, p->name, LEDGER_PARTICIPANT_TEXT_BYTES_MAX))
-		return false;
-	snprintf(f, sizeof f, "participants[%zu].role", i);
-	if (!check_text(fe, f, p->role, LEDGER_PARTICIPANT_TEXT_BYTES_MAX))
+		return fail_at(fe, "participants[%zu].name", i, "required");
+	if (!check_text_at(fe, "participants[%zu].name", i, p->name,
+	                   LEDGER_PARTICIPANT_TEXT_BYTES_MAX) ||
+	    !check_text_at(fe, "participants[%zu].role", i, p->role,
+	                   LEDGER_PARTICIPANT_TEXT_BYTES_MAX))
 		return false;
 	if (!(*out = arena_alloc(a, sizeof **out)))
 		return field_fail(fe, "participants", "out of memory");
 	**out = *p;
+	if (!has((*out)->country))
+		return true;
 	snprintf(f, sizeof f, "participants[%zu].country", i);
 	return check_country(fe, f, &(*out)->country);
 }
@@ -213,7 +227,6 @@ static bool check_lists(event_input *out, const Annals__InputEvent *in,
                         arena *a, field_err *fe)
 {
 	Annals__InputEvent *n = &out->norm;
-	char f[64];
 	const char *why;
 
 	if (in->n_sources > LEDGER_SOURCES_MAX)
@@ -241,17 +254,14 @@ static bool check_lists(event_input *out, const Annals__InputEvent *in,
 	for (size_t i = 0; i < in->n_aliases; i++) {
 		char fold[LEDGER_NAME_BYTES_MAX];
 		size_t fold_bytes;
-		snprintf(f, sizeof f, "aliases[%zu]", i);
 		if ((why = text_fold(fold, sizeof fold, &fold_bytes, in->aliases[i],
 		                     strlen(in->aliases[i]))) != NULL)
-			return field_fail(fe, f, "%s", why);
+			return fail_at(fe, "aliases[%zu]", i, why);
 	}
-	for (size_t i = 0; i < in->n_external_ids; i++) {
-		snprintf(f, sizeof f, "external_ids[%zu]", i);
+	for (size_t i = 0; i < in->n_external_ids; i++)
 		if ((why = text_check_external_id(in->external_ids[i],
 		                                  strlen(in->external_ids[i]))))
-			return field_fail(fe, f, "%s", why);
-	}
+			return fail_at(fe, "external_ids[%zu]", i, why);
 	return true;
 }
 

@@ -38,7 +38,8 @@ static void sha256(uint8_t out[LEDGER_HASH_BYTES], const void *data, size_t n)
 	(void)ok;
 }
 
-void heads_key(uint8_t out[HEADS_KEY_BYTES], const char *country, const char *org)
+void heads_key(uint8_t out[HEADS_KEY_BYTES], hasher *h, const char *country,
+               const char *org)
 {
 	uint8_t buf[LEDGER_COUNTRY_BYTES_MAX + 1 + LEDGER_SLUG_BYTES_MAX];
 	size_t c = country ? strlen(country) : 0, n = strlen(org);
@@ -47,7 +48,10 @@ void heads_key(uint8_t out[HEADS_KEY_BYTES], const char *country, const char *or
 	memcpy(buf, country, c);
 	buf[c] = 0;
 	memcpy(buf + c + 1, org, n);
-	sha256(out, buf, c + 1 + n);
+	if (h)
+		hasher_sha256(h, out, NULL, 0, buf, c + 1 + n);
+	else
+		sha256(out, buf, c + 1 + n);
 }
 
 void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTES],
@@ -459,8 +463,8 @@ void heads_batch_compact(heads_batch *b)
 	b->count = n;
 }
 
-int heads_batch_add(heads_batch *b, const char *country, const char *org,
-                    uint64_t version, uint64_t seq)
+int heads_batch_add(heads_batch *b, hasher *h, const char *country,
+                    const char *org, uint64_t version, uint64_t seq)
 {
 	if (b->count == b->cap && b->cap >= HEADS_BATCH_SLACK)
 		heads_batch_compact(b);
@@ -473,7 +477,7 @@ int heads_batch_add(heads_batch *b, const char *country, const char *org,
 		b->cap = cap;
 	}
 	heads_change *c = &b->v[b->count++];
-	heads_key(c->key, country, org);
+	heads_key(c->key, h, country, org);
 	c->version = version;
 	c->seq = seq;
 	return 0;

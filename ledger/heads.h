@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "limits.h"
 #include "store.h"
 
@@ -45,8 +46,10 @@ typedef struct heads_proof {
 	uint64_t version, seq;               /* of leaf_key's leaf */
 } heads_proof;
 
-/* The map key of a relationship (country may be "" or NULL). */
-void heads_key(uint8_t out[HEADS_KEY_BYTES], const char *country, const char *org);
+/* The map key of a relationship (country may be "" or NULL); h, when not
+ * NULL, is a pre-fetched digest for loops. */
+void heads_key(uint8_t out[HEADS_KEY_BYTES], hasher *h, const char *country,
+               const char *org);
 
 /* The leaf hash of (key, version, seq). */
 void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTES],
@@ -70,8 +73,8 @@ typedef struct heads_batch {
 } heads_batch;
 
 /* Note that (country, org) moved to (version, seq); -1 when out of memory. */
-int heads_batch_add(heads_batch *b, const char *country, const char *org,
-                    uint64_t version, uint64_t seq);
+int heads_batch_add(heads_batch *b, hasher *h, const char *country,
+                    const char *org, uint64_t version, uint64_t seq);
 
 /* Sort by key and keep the newest entry of each key. */
 void heads_batch_compact(heads_batch *b);

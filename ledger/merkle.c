@@ -135,7 +135,15 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 	 * the new leaf's subtree now pairs with; parents come out in
 	 * increasing stored index, as tlog writes them. */
 	for (l = 0; l < MERKLE_LEVELS_MAX - 1 && ((n >> l) & 1) != 0; l++) {
-		merkle_node_hash(h, f->subtree[l], h);
+		if (f->h) {
+			static const uint8_t node_prefix = 0x01;
+			uint8_t pair[2 * LEDGER_HASH_BYTES];
+			memcpy(pair, f->subtree[l], LEDGER_HASH_BYTES);
+			memcpy(pair + LEDGER_HASH_BYTES, h, LEDGER_HASH_BYTES);
+			hasher_sha256(f->h, h, &node_prefix, 1, pair, sizeof pair);
+		} else {
+			merkle_node_hash(h, f->subtree[l], h);
+		}
 		err = emit(ctx, merkle_stored_index(l + 1, n >> (l + 1)), h);
 		if (err != 0)
 			return err;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
 #include "limits.h"
 
 #define MERKLE_LEVELS_MAX 64u   /* a tree of < 2^63 leaves */
@@ -33,6 +34,8 @@ typedef int (*merkle_emit_fn)(void *ctx, uint64_t stored_index,
  * enough to append without reading storage. */
 typedef struct merkle_frontier {
 	uint64_t size;                          /* leaves in the tree */
+	hasher *h;                              /* optional: hash with this pre-fetched
+	                                         * digest (the append and verify loops) */
 	merkle_hash subtree[MERKLE_LEVELS_MAX]; /* subtree[L] valid when bit L of size is set */
 } merkle_frontier;
 

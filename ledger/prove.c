@@ -271,7 +271,7 @@ static ledger_err bundle_make(json_t **out, bundle_ctx *b)
 	              "checkpoint", b->note, "checkpoint_size",
 	              (json_int_t)b->note_size, "consistency_proof", b->consistency,
 	              "country", b->country, "organization", b->slug, "at", at);
-	heads_key(key, b->country, b->slug);
+	heads_key(key, NULL, b->country, b->slug);
 	if (!o) {
 		err = err_set(&b->l->e, LEDGER_ENOMEM, "out of memory");
 		goto out;
@@ -617,7 +617,7 @@ static ledger_err check_bundle(ledger_status *st, checker *c, json_t *o,
 	if (env->heads_root.len != LEDGER_HASH_BYTES)
 		return fail(c, "tree size %llu does not end a write transaction: its "
 		            "last envelope carries no heads root", (unsigned long long)h.size);
-	heads_key(key, country, org);
+	heads_key(key, NULL, country, org);
 	if ((err = check_heads(hp, c, o, key, env->heads_root.data)) != LEDGER_OK)
 		return err;
 	size_t v = hp->kind == HEADS_MEMBER ? (size_t)hp->version : 0;

@@ -98,7 +98,7 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		hasher_sha256(&h, leaf, leaf_prefix, 1, v.mv_data, v.mv_size);
 		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK)
 			break;
-		if (heads_batch_add(&moved, env->country, env->organization,
+		if (heads_batch_add(&moved, &h, env->country, env->organization,
 		                    env->stream_version, seq) != 0) {
 			err = err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 			break;

@@ -216,7 +216,7 @@ static ledger_err verify_heads(verifier *v, const Annals__Envelope *env)
 	uint8_t key[HEADS_KEY_BYTES], root[LEDGER_HASH_BYTES], stored[LEDGER_HASH_BYTES];
 	ledger_err err;
 
-	heads_key(key, env->country, env->organization);
+	heads_key(key, &v->h, env->country, env->organization);
 	if (heads_mem_set(v->heads, key, env->stream_version, v->seq) != 0)
 		return err_set(&v->l->e, LEDGER_ENOMEM, "out of memory");
 	v->txn_open = env->heads_root.len == 0;
@@ -369,6 +369,7 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 		heads_mem_free(v.heads);
 		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
 	}
+	v.frontier.h = &v.h;
 	if ((err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK ||
 	    (err = store_cursor(&v.merkle, txn, l->s, DB_MERKLE, &l->e)) != LEDGER_OK)
 		goto out;

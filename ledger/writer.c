@@ -116,7 +116,9 @@ ledger_err writer_begin(writer *w)
 		return err;
 	if ((err = writer_load_head(w)) != LEDGER_OK)
 		goto fail;
-	if (merkle_frontier_load(&w->frontier, w->seq, writer_read_merkle, w) != 0) {
+	int rc = merkle_frontier_load(&w->frontier, w->seq, writer_read_merkle, w);
+	w->frontier.h = &w->h;
+	if (rc != 0) {
 		if (!w->e->msg[0])
 			err_set(w->e, LEDGER_ECORRUPT, "the Merkle tree of size %llu "
 			        "cannot be read (run annals verify)",
@@ -483,7 +485,7 @@ static ledger_err write_event(writer *w, const append_ctx *x,
 	w->frontier_prev = w->frontier;
 	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
 		return LEDGER_ESTORE;
-	if (heads_batch_add(&w->heads, x->env.country, x->env.organization,
+	if (heads_batch_add(&w->heads, &w->h, x->env.country, x->env.organization,
 	                    x->env.stream_version, seq) != 0)
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	return index_event(&w->ix, w->txn, &x->env, seq, leaf);

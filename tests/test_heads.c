@@ -211,8 +211,8 @@ static void test_heads_empty_and_single(void)
 	heads_change c;
 
 	open_env(&f);
-	heads_key(key, "KZ", "taliban");
-	heads_key(other, "", "taliban");
+	heads_key(key, NULL, "KZ", "taliban");
+	heads_key(other, NULL, "", "taliban");
 	CU_ASSERT_NOT_EQUAL(memcmp(key, other, 32), 0);
 	CU_ASSERT_FATAL(store_begin(&txn, f.s, true, &f.e) == LEDGER_OK);
 	CU_ASSERT_EQUAL(heads_root_at(root, txn, f.s, &f.e, 5), LEDGER_OK);

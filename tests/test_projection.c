@@ -1000,39 +1000,53 @@ static void test_projection_rebuild_example(void)
 }
 
 /* A relationship reaches the 32 events from which bucket folds are kept
- * through an event that does not fold (a statement). The indexes written
- * on append must equal those rebuilt from the events. */
-static void test_projection_rebuild_threshold_by_statement(void)
+ * through an event that does not fold: a statement, a retraction (undated)
+ * or a redaction, alone in its transaction. The indexes written on append
+ * must equal those rebuilt from the events (once a bug: buckets were made
+ * only when a folding event marked the relationship). */
+static void test_projection_rebuild_threshold(void)
 {
+	static const char *const orgs3[] = { "org-a", "org-b", "org-c" };
+	static const char *const last[] = {
+		"{\"type\":\"statement\",\"country\":\"KZ\",\"organization\":\"org-a\",\"date\":\"2040\"}\n",
+		"{\"type\":\"retraction\",\"retracts\":\"org-b-3\",\"reason\":\"x\"}\n",
+		"{\"type\":\"redaction\",\"redacts\":\"org-c-3\",\"reason\":\"x\"}\n",
+	};
 	tledger t;
 	ledger_rebuild_stats rs;
-	ledger_status a, b;
-	char line[256];
-	size_t cap = 64 * 256, n = 0;
+	ledger_status a[3], b;
+	size_t cap = 128 * 256, n = 0;
 	char *text = malloc(cap);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	t_open(&t);
-	n += (size_t)snprintf(text + n, cap - n, "%s", ORG_TALIBAN);
-	for (int i = 0; i < 31; i++) {
-		snprintf(line, sizeof line, "{\"type\":\"meeting\",\"country\":\"KZ\","
-		         "\"organization\":\"taliban\",\"date\":\"20%02d-0%d\"}\n", i, 1 + i % 9);
-		n += (size_t)snprintf(text + n, cap - n, "%s", line);
-	}
+	for (int k = 0; k < 3; k++)
+		n += (size_t)snprintf(text + n, cap - n, "{\"type\":\"organization\","
+		                      "\"organization\":\"%s\",\"name\":\"%s\"}\n",
+		                      orgs3[k], orgs3[k]);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 31; i++)
+			n += (size_t)snprintf(text + n, cap - n, "{\"id\":\"%s-%d\","
+			                      "\"type\":\"meeting\",\"country\":\"KZ\","
+			                      "\"organization\":\"%s\",\"date\":\"20%02d-0%d\"}\n",
+			                      orgs3[k], i, orgs3[k], i, 1 + i % 9);
 	IMPORT(&t, text);
-	IMPORT(&t, "{\"type\":\"statement\",\"country\":\"KZ\",\"organization\":\"taliban\",\"date\":\"2040\"}\n");
-	a = get(&t, "KZ", "taliban", "2015-06-15", NULL);
-	CU_ASSERT_EQUAL(a.version, 32);
-	CU_ASSERT_EQUAL(a.meetings, 15);
+	for (int k = 0; k < 3; k++)
+		IMPORT(&t, last[k]);
+	for (int k = 0; k < 3; k++) {
+		a[k] = get(&t, "KZ", orgs3[k], "2015-06-15", NULL);
+		CU_ASSERT_EQUAL(a[k].version, 32);
+		/* 2000..2014, less the retracted 2003 meeting of org-b. */
+		CU_ASSERT_EQUAL(a[k].meetings, k == 1 ? 14 : 15);
+	}
 	CU_ASSERT_EQUAL_FATAL(ledger_rebuild(&rs, t.l), LEDGER_OK);
-	/* FAILS (index.c flush_rel): buckets are made only when a folding
-	 * event marks the relationship dirty; rebuild makes them for every
-	 * relationship of 32 events or more. */
 	CU_ASSERT_TRUE(rs.equal);
-	b = get(&t, "KZ", "taliban", "2015-06-15", NULL);
-	CU_ASSERT_TRUE(same_status(&a, &b));
-	ledger_status_free(&a);
-	ledger_status_free(&b);
+	for (int k = 0; k < 3; k++) {
+		b = get(&t, "KZ", orgs3[k], "2015-06-15", NULL);
+		CU_ASSERT_TRUE(same_status(&a[k], &b));
+		ledger_status_free(&a[k]);
+		ledger_status_free(&b);
+	}
 	free(text);
 	t_close(&t);
 }
@@ -1315,9 +1329,10 @@ static void gen_make(gen *g, uint64_t seed)
 	pool = malloc(pool_cap * sizeof *pool);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
 	for (int p = 0; p < g->used_pairs; p++) {
-		/* Five long relationships (bucket folds), the rest short; one
-		 * just at the threshold. */
-		size_t n = p < 5 ? 41 + rng(&s, 160) : p == 5 ? 32 : 1 + rng(&s, 20);
+		/* Five long relationships (bucket folds), one of them very long,
+		 * the rest short; one just at the threshold. */
+		size_t n = p == 0 ? 400 + rng(&s, 300) : p < 5 ? 41 + rng(&s, 160) :
+		           p == 5 ? 32 : 1 + rng(&s, 20);
 		CU_ASSERT_FATAL(pool_n + n <= pool_cap);
 		gen_pair_events(pool + pool_n, n, p, &s);
 		pool_n += n;
@@ -1634,6 +1649,8 @@ typedef struct prop {
 	uint64_t *recorded;      /* recorded_at of seq i at [i] */
 	uint64_t queries, failures;
 	uint64_t bucket_queries; /* as of the newest, on a long relationship */
+	uint64_t timeline_events; /* timeline items compared */
+	uint64_t changes_found;  /* relationships reported by changes */
 } prop;
 
 /* A day worth asking about for this relationship: span edges, the day
@@ -1912,6 +1929,7 @@ static void changes_check(prop *p, bool by_date, uint32_t d1, uint32_t d2,
 	p->queries++;
 	qsort(want, (size_t)nw, sizeof want[0], str_cmp);
 	qsort(c.got, (size_t)c.n, sizeof c.got[0], str_cmp);
+	p->changes_found += (uint64_t)c.n;
 	bool ok = err == LEDGER_OK && !c.bad_status && c.n == nw;
 	for (int i = 0; ok && i < nw; i++)
 		ok = strcmp(want[i], c.got[i]) == 0;
@@ -1929,6 +1947,110 @@ static void changes_check(prop *p, bool by_date, uint32_t d1, uint32_t d2,
 	}
 }
 
+/* ---- timelines against the reference ---- */
+
+typedef struct tl_prop {
+	uint64_t (*got)[2];      /* seq, retracted_by */
+	size_t n, cap;
+} tl_prop;
+
+static int tl_prop_take(void *ctx, const ledger_timeline_item *it)
+{
+	tl_prop *t = ctx;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->got = realloc(t->got, t->cap * sizeof *t->got);
+		if (!t->got)
+			return 1;
+	}
+	t->got[t->n][0] = it->event->seq;
+	t->got[t->n][1] = it->retracted_by;
+	t->n++;
+	return 0;
+}
+
+static const gen *sort_gen;
+
+static int by_date_seq(const void *a, const void *b)
+{
+	const gev *x = &sort_gen->ev[*(const size_t *)a], *y = &sort_gen->ev[*(const size_t *)b];
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* One timeline: of a relationship, a country, an organization or all;
+ * --from/--to as whole days or not at all; as of a seq. */
+static void timeline_check(prop *p, uint64_t *s)
+{
+	const gen *g = &p->g;
+	uint64_t newest = g->batch_end[g->batches - 1];
+	int pair = (int)rng(s, (uint32_t)g->used_pairs), mode = (int)rng(s, 4);
+	const char *c = mode == 0 || mode == 1 ? countries[g->pair_country[pair]] : NULL;
+	const char *o = mode == 0 || mode == 2 ? orgs[g->pair_org[pair]] : NULL;
+	uint32_t from = rng(s, 3) ? 0 : rnd_at(p, s, pair);
+	uint32_t to = rng(s, 3) ? 0 : rnd_at(p, s, pair);
+	uint64_t as_of = rng(s, 2) ? newest : rng(s, (uint32_t)newest + 1);
+	char f[11], t[11], a[24];
+	size_t *want = malloc(g->n * sizeof *want), nw = 0;
+	tl_prop got = { NULL, 0, 0 };
+	ledger_timeline_query q = { c, o, NULL, NULL, u64(a, as_of) };
+	ledger_err err;
+	bool ok;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	if (from) {
+		fmt_day(f, from);
+		q.from = f;
+	}
+	if (to) {
+		fmt_day(t, to);
+		q.to = t;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		const gev *e = &g->ev[i];
+		if (e->seq > as_of || e->pair < 0 || !e->first ||
+		    (c && strcmp(countries[g->pair_country[e->pair]], c)) ||
+		    (o && strcmp(orgs[g->pair_org[e->pair]], o)) ||
+		    (from && e->first < from) || (to && e->first > to))
+			continue;
+		want[nw++] = i;
+	}
+	sort_gen = g;
+	qsort(want, nw, sizeof *want, by_date_seq);
+	err = ledger_timeline(p->t.l, &q, tl_prop_take, &got);
+	p->queries++;
+	p->timeline_events += nw;
+	ok = err == LEDGER_OK && got.n == nw;
+	for (size_t i = 0; ok && i < nw; i++) {
+		const gev *e = &g->ev[want[i]];
+		ok = got.got[i][0] == e->seq &&
+		     got.got[i][1] == (e->retracted_by <= as_of ? e->retracted_by : 0);
+	}
+	if (!ok && p->failures++ < 3) {
+		fprintf(stderr, "\n  seed %#llx (ANNALS_PROPERTY_SEED): timeline %s %s "
+		        "from %s to %s as of %llu differs from the reference (%s): got "
+		        "%zu events, want %zu\n", (unsigned long long)g->seed,
+		        c ? c : "*", o ? o : "*", q.from ? q.from : "-", q.to ? q.to : "-",
+		        (unsigned long long)as_of, ledger_strerror(err), got.n, nw);
+		for (size_t i = 0; i < nw && i < got.n; i++) {
+			const gev *e = &g->ev[want[i]];
+			if (got.got[i][0] != e->seq || got.got[i][1] != (e->retracted_by <= as_of ? e->retracted_by : 0)) {
+				fprintf(stderr, "    first difference at %zu: got %llu/%llu, want %llu/%llu\n",
+				        i, (unsigned long long)got.got[i][0], (unsigned long long)got.got[i][1],
+				        (unsigned long long)e->seq,
+				        (unsigned long long)(e->retracted_by <= as_of ? e->retracted_by : 0));
+				break;
+			}
+		}
+	}
+	free(got.got);
+	free(want);
+}
+
+#define PROPERTY_TIMELINES 200u
 #define PROPERTY_QUERIES_PER_BATCH 400u
 #define PROPERTY_QUERIES_FINAL     7000u
 #define PROPERTY_CHANGES_BY_DATE   100u
@@ -2019,6 +2141,9 @@ static void test_projection_property(void)
 		changes_check(&p, false, 0, rnd_at(&p, &s, pair), rng(&s, (uint32_t)newest + 1));
 	}
 
+	for (unsigned k = 0; k < PROPERTY_TIMELINES; k++)
+		timeline_check(&p, &s);
+
 	/* Rebuild: equal, and every answer unchanged. */
 	CU_ASSERT_EQUAL_FATAL(ledger_rebuild(&rs, p.t.l), LEDGER_OK);
 	CU_ASSERT_EQUAL(rs.events, newest);
@@ -2047,11 +2172,14 @@ static void test_projection_property(void)
 		hi = p.pi.n[k] > hi ? p.pi.n[k] : hi;
 	}
 	fprintf(stderr, "\n  property: seed %#llx, %zu events in %d batches, %d "
-	        "relationships (%zu..%zu events), %llu queries (%llu as of the "
-	        "newest on a long relationship), %llu failures, %.1f s\n",
+	        "relationships (%zu..%zu events), %llu queries (%llu statuses as "
+	        "of the newest on a long relationship, %llu timeline items, %llu "
+	        "changed relationships), %llu failures, %.1f s\n",
 	        (unsigned long long)seed, p.g.n, p.g.batches, p.g.used_pairs,
 	        lo, hi, (unsigned long long)p.queries,
-	        (unsigned long long)p.bucket_queries, (unsigned long long)p.failures,
+	        (unsigned long long)p.bucket_queries,
+	        (unsigned long long)p.timeline_events,
+	        (unsigned long long)p.changes_found, (unsigned long long)p.failures,
 	        (double)(clock() - t0) / CLOCKS_PER_SEC);
 	t_close(&p.t);
 	pair_index_free(&p.pi);
@@ -2079,6 +2207,6 @@ void suite_projection(void)
 	CU_add_test(s, "timeline", test_projection_timeline);
 	CU_add_test(s, "changes", test_projection_changes);
 	CU_add_test(s, "rebuild the example", test_projection_rebuild_example);
-	CU_add_test(s, "BUG rebuild: threshold by a statement", test_projection_rebuild_threshold_by_statement);
+	CU_add_test(s, "rebuild: threshold reached by a non-folding event", test_projection_rebuild_threshold);
 	CU_add_test(s, "property: random ledgers vs reference", test_projection_property);
 }

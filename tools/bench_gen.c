@@ -339,13 +339,13 @@ static void gen_relationship(gen *g, gen_event *e, uint64_t i, size_t t,
 	const country *c = gen_countries[pair / BENCH_ORGS];
 	unsigned org = pair % BENCH_ORGS;
 	char oname[128];
-	const char (*pub)[2] = &publishers[rng_below(&g->rng, PUBLISHERS)];
+	const char *const *pub = publishers[rng_below(&g->rng, PUBLISHERS)];
 
 	memset(e, 0, sizeof *e);
 	e->type = types[t].name;
 	pair_id(e->id, pair, i);
 	/* Input may name the country by its alpha-3 code (DESIGN §2). */
-	e->country = rng_below(&g->rng, 20) == 0 ? c->alpha3 : c->code;
+	e->country = rng_below(&g->rng, 20) == 0 && c->alpha3 ? c->alpha3 : c->code;
 	snprintf(e->org, sizeof e->org, "org-%04u", org);
 	gen_date(g, e->date, partial);
 	if (types[t].type == ANNALS__EVENT_TYPE__LISTED ||
@@ -359,9 +359,9 @@ static void gen_relationship(gen *g, gen_event *e, uint64_t i, size_t t,
 	snprintf(e->summary, sizeof e->summary, types[t].summary, c->name, oname);
 	snprintf(e->title, sizeof e->title, "%s %s %s", c->name,
 	         types[t].headline, oname);
-	snprintf(e->url, sizeof e->url, "https://%s/%.7s/%llu", (*pub)[1],
+	snprintf(e->url, sizeof e->url, "https://%s/%.7s/%llu", pub[1],
 	         e->date, (unsigned long long)i);
-	e->publisher = (*pub)[0];
+	e->publisher = pub[0];
 	snprintf(e->pname, sizeof e->pname, "%s %s",
 	         first_names[rng_below(&g->rng, 16)], last_names[rng_below(&g->rng, 16)]);
 	e->prole = roles[rng_below(&g->rng, sizeof roles / sizeof roles[0])];
@@ -600,8 +600,8 @@ static void gen_queries(bench_workload *w, bench_rng *rng, size_t uniform,
 			break;
 		}
 	}
-	w->uniform = calloc(uniform, sizeof *w->uniform);
-	w->hottest = calloc(hot, sizeof *w->hottest);
+	w->uniform = calloc(uniform + 1, sizeof *w->uniform);
+	w->hottest = calloc(hot + 1, sizeof *w->hottest);
 	if (!w->uniform || !w->hottest) {
 		fprintf(stderr, "bench: out of memory\n");
 		exit(4);

@@ -723,10 +723,11 @@ static size_t peer_queries(peer *p, const bench_query *qs, size_t count,
                            const bench_answer *want, size_t answers,
                            peer_result *out)
 {
-	double t0;
+	double t0 = bench_now_s();
 	size_t i, warm = count < 1000 ? count / 10 + 1 : 1000;
 
-	for (i = 0; i < warm && i < count; i++)
+	/* Warm the cache on the first queries, within a quarter of the budget. */
+	for (i = 0; i < warm && i < count && bench_now_s() - t0 < budget_s / 4; i++)
 		(p->kind == PEER_PLAIN ? plain_status : equiv_status)(p, &qs[i]);
 	t0 = bench_now_s();
 	for (i = 0; i < count && bench_now_s() - t0 < budget_s; i++) {
