@@ -418,7 +418,7 @@ typedef struct ledger_status_query {
  * the current-status projection, or composes bucket folds of long streams
  * (a bounded number of records); as of an older seq it folds the stream's
  * events from the start. LEDGER_EUSAGE for a bad date or as-of,
- * LEDGER_ENOTFOUND for an unknown country or organization, LEDGER_EINPUT
+ * LEDGER_ENOTFOUND for an unknown country or organization, LEDGER_EUSAGE
  * for an ambiguous name (the candidates are in ledger_errmsg). *out owns
  * its lists: free them with ledger_status_free. */
 ledger_err ledger_status_get(ledger_status *out, ledger *l,
@@ -529,9 +529,9 @@ ledger_err ledger_bundle_check(ledger_status *out, const char *bundle,
                                size_t bundle_bytes, const char *vkey,
                                size_t vkey_bytes, char *why, size_t why_bytes);
 
-/* Check the header of a JSON snapshot (ledger_export): the checkpoint's
- * signature and that the snapshot's root of tree_size is the signed tree
- * or a prefix of it. header is the JSON object; a whole snapshot works. */
+/* Check the header of a snapshot (ledger_export, JSON or protobuf): the
+ * checkpoint's signature and that the snapshot's root of tree_size is the
+ * signed tree or a prefix of it. header holds the whole snapshot. */
 ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_BYTES],
                                  const char *header, size_t header_bytes,
                                  const char *vkey, size_t vkey_bytes,

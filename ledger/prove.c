@@ -659,6 +659,33 @@ ledger_err ledger_bundle_check(ledger_status *out, const char *bundle,
 	return err;
 }
 
+/* The header fields of a protobuf Snapshot as the JSON header has them,
+ * so both are checked by the same code. */
+static json_t *snapshot_pb_header(const char *bytes, size_t n)
+{
+	Annals__Snapshot *s = annals__snapshot__unpack(NULL, n, (const uint8_t *)bytes);
+	json_t *o = NULL, *proof = json_array();
+
+	if (s && s->root.len == LEDGER_HASH_BYTES && proof) {
+		bool ok = true;
+		for (size_t i = 0; i < s->n_consistency_proof; i++) {
+			ok = ok && s->consistency_proof[i].len == LEDGER_HASH_BYTES;
+			if (ok)
+				json_array_append_new(proof, hex_json(s->consistency_proof[i].data));
+		}
+		if (ok)
+			o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:I, s:O}", "format",
+			              s->format, "origin", s->origin, "tree_size",
+			              (json_int_t)s->tree_size, "root", hex_json(s->root.data),
+			              "checkpoint", s->checkpoint, "checkpoint_size",
+			              (json_int_t)s->checkpoint_size, "consistency_proof", proof);
+	}
+	json_decref(proof);
+	if (s)
+		annals__snapshot__free_unpacked(s, NULL);
+	return o;
+}
+
 ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_BYTES],
                                  const char *header, size_t header_bytes,
                                  const char *vkey, size_t vkey_bytes,
@@ -668,11 +695,15 @@ ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_B
 	json_error_t jerr;
 	/* The header is the document up to its relationships: a snapshot
 	 * may be large, and only the header is checked here. */
-	json_t *o = json_loadb(header, header_bytes, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *o = header_bytes && header[0] == 0x0a ?   /* protobuf field 1 */
+	            snapshot_pb_header(header, header_bytes) :
+	            json_loadb(header, header_bytes, JSON_REJECT_DUPLICATES, &jerr);
 	const char *format = json_string_value(json_object_get(o, "format"));
 	bundle_head h;
 	ledger_err err;
 
+	snprintf(jerr.text, sizeof jerr.text, "%s", "not a snapshot");
+	jerr.line = 1;
 	arena_init(&c.a);
 	if (!o)
 		err = fail(&c, "not JSON: %s (line %d)", jerr.text, jerr.line);

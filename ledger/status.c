@@ -145,7 +145,10 @@ ledger_err query_org(char out[LEDGER_SLUG_BYTES_MAX + 1], ledger *l,
 	ledger_err err = org_resolve(out, txn, l->s, text ? text : "", why,
 	                             sizeof why, &l->e);
 
-	if (err == LEDGER_ENOTFOUND || err == LEDGER_EINPUT)
+	/* A name given as an argument: ambiguous or unknown is a usage error. */
+	if (err == LEDGER_EINPUT)
+		err = LEDGER_EUSAGE;
+	if (err == LEDGER_ENOTFOUND || err == LEDGER_EUSAGE)
 		err_set(&l->e, err, "%s", why);
 	return err;
 }

@@ -102,6 +102,11 @@ int cli_verify_checkpoint(cli *c, const char *note_path, const char *vkey_path,
 int cli_read_file(char **out, size_t *out_bytes, const char *path,
                   size_t max_bytes, const char *cmd, const char *what);
 
+/* check of a proved-status bundle or a snapshot: -1 when text is neither,
+ * else the exit code after printing the result (cmd_check_status.c). */
+int cli_check_status(const char *path, const char *text, size_t bytes,
+                     const char *vkey, size_t vkey_bytes, bool json);
+
 /* Append records given as one NDJSON text (add, org add, retract, redact):
  * messages name the command instead of a file. */
 int cli_append_json(cli *c, const char *cmd, const char *ndjson,

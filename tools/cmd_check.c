@@ -19,11 +19,18 @@
 #define CHECK_VKEY_BYTES_MAX     1024u
 
 static const char usage[] =
-	"usage: annals check [PROOF.json] [--checkpoint NOTE]... [--vkey FILE]\n"
-	"                    [--record RAW]\n"
+	"usage: annals check [DOCUMENT] [--checkpoint NOTE]... [--vkey FILE]\n"
+	"                    [--record RAW] [--json]\n"
 	"\n"
 	"Verify, without a ledger, what an auditor holds as files:\n"
 	"\n"
+	"  BUNDLE           a proved status (annals status --prove), checked\n"
+	"                   with --vkey: the checkpoint's signature, every\n"
+	"                   proof, the heads proof and the unbroken stream;\n"
+	"                   then folded, and the answer printed (--json: as\n"
+	"                   status --json) with the tree size it holds for\n"
+	"  SNAPSHOT         an export (JSON or protobuf), checked with --vkey:\n"
+	"                   its checkpoint, tree size and root\n"
 	"  PROOF.json       an inclusion or consistency proof as annals prove\n"
 	"                   prints it (told apart by its keys), checked as\n"
 	"                   RFC 9162 §2.1.3.2 / §2.1.4.2 say\n"
@@ -51,6 +58,7 @@ typedef struct check_ctx {
 	ledger_checkpoint_info cp[CHECK_CHECKPOINTS_MAX];
 	bool cp_ok[CHECK_CHECKPOINTS_MAX];
 	bool failed;
+	bool json;                       /* --json: a bundle's status as JSON */
 } check_ctx;
 
 int cli_read_file(char **out, size_t *out_bytes, const char *path,
@@ -221,6 +229,9 @@ static int check_proof(check_ctx *x, const char *text, size_t bytes)
 	ledger_proof p;
 	int code;
 
+	if (x->vkey_path && !x->notes)
+		return cli_fail(EXIT_USAGE, "check", "--vkey goes with --checkpoint "
+		                "when checking a proof");
 	if (ledger_proof_parse(&p, text, bytes, why, sizeof why) != LEDGER_OK) {
 		failed(x, "'%s': %s", x->doc_path, why);
 		return 0;
@@ -263,10 +274,17 @@ static int try_proof(check_ctx *x, const char *text, size_t bytes)
 	return check_proof(x, text, bytes);
 }
 
+static int try_status(check_ctx *x, const char *text, size_t bytes)
+{
+	return cli_check_status(x->doc_path, text, bytes, x->vkey, x->vkey_bytes,
+	                        x->json);
+}
+
 static const struct {
 	const char *name;
 	int (*run)(check_ctx *x, const char *text, size_t bytes);
 } documents[] = {
+	{ "proved status or snapshot", try_status },
 	{ "proof", try_proof },
 };
 
@@ -294,6 +312,7 @@ static int check_args(check_ctx *x, int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "vkey", required_argument, NULL, 'v' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -310,6 +329,7 @@ static int check_args(check_ctx *x, int argc, char **argv)
 			break;
 		case 'v': x->vkey_path = optarg; break;
 		case 'r': x->record_path = optarg; break;
+		case 'j': x->json = true; break;
 		case 'h': cli_usage(usage, false); return -1;
 		default:  return cli_usage(usage, true);
 		}
@@ -317,7 +337,7 @@ static int check_args(check_ctx *x, int argc, char **argv)
 	if (optind < argc)
 		x->doc_path = argv[optind++];
 	if (optind != argc || (!x->doc_path && !x->notes) ||
-	    (x->notes && !x->vkey_path) || (x->vkey_path && !x->notes) ||
+	    (x->notes && !x->vkey_path) || (x->vkey_path && !x->notes && !x->doc_path) ||
 	    (x->record_path && !x->doc_path))
 		return cli_usage(usage, true);
 	return 0;
