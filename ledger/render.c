@@ -139,6 +139,7 @@ static void render_record(json_t *o, const ledger_event_view *ev,
 	set_hex(o, "stream_prev", &env->stream_prev);
 	set_hex(o, "heads_root", &env->heads_root);
 	set_hex(o, "body_hash", &env->body_hash);
+	set_hex(o, "content_mac", &env->content_mac);
 	render_fields(o, env, false);
 	if (env->date) {
 		json_t *span = json_object();
@@ -203,27 +204,45 @@ ledger_err ledger_event_json(char **out, ledger *l,
 	return *out ? LEDGER_OK : err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 }
 
-/* "key: value" lines; nested values as key[i].name. */
-static void text_flatten(FILE *f, const char *prefix, json_t *v)
+/* One scalar as "key: value". */
+static void text_scalar(FILE *f, const char *key, json_t *v)
 {
-	const char *k;
-	json_t *x;
-	char p[128];
+	if (json_is_string(v))
+		fprintf(f, "%s: %s\n", key, json_string_value(v));
+	else if (json_is_integer(v))
+		fprintf(f, "%s: %lld\n", key, (long long)json_integer_value(v));
+}
 
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, x) {
-			snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", k);
-			text_flatten(f, p, x);
+/* A record's fields as lines: an event is at most three levels deep
+ * (sources[0].url, date_span.first), so no recursion is needed. */
+static void text_lines(FILE *f, json_t *o)
+{
+	const char *k, *k2;
+	json_t *v, *x;
+	char key[128];
+
+	json_object_foreach(o, k, v) {
+		if (json_is_object(v)) {
+			json_object_foreach(v, k2, x) {
+				snprintf(key, sizeof key, "%s.%s", k, k2);
+				text_scalar(f, key, x);
+			}
+		} else if (json_is_array(v)) {
+			for (size_t i = 0; i < json_array_size(v); i++) {
+				json_t *e = json_array_get(v, i);
+				if (!json_is_object(e)) {
+					snprintf(key, sizeof key, "%s[%zu]", k, i);
+					text_scalar(f, key, e);
+					continue;
+				}
+				json_object_foreach(e, k2, x) {
+					snprintf(key, sizeof key, "%s[%zu].%s", k, i, k2);
+					text_scalar(f, key, x);
+				}
+			}
+		} else {
+			text_scalar(f, k, v);
 		}
-	} else if (json_is_array(v)) {
-		for (size_t i = 0; i < json_array_size(v); i++) {
-			snprintf(p, sizeof p, "%s[%zu]", prefix, i);
-			text_flatten(f, p, json_array_get(v, i));
-		}
-	} else if (json_is_string(v)) {
-		fprintf(f, "%s: %s\n", prefix, json_string_value(v));
-	} else if (json_is_integer(v)) {
-		fprintf(f, "%s: %lld\n", prefix, (long long)json_integer_value(v));
 	}
 }
 
@@ -241,7 +260,7 @@ ledger_err ledger_event_text(char **out, ledger *l, const ledger_event_view *ev)
 		json_decref(o);
 		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 	}
-	text_flatten(f, "", o);
+	text_lines(f, o);
 	json_decref(o);
 	return fclose(f) == 0 ? LEDGER_OK : err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 }

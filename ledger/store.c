@@ -145,7 +145,10 @@ ledger_err store_open(store **out, const char *dir, unsigned flags,
 		goto fail;
 	}
 	int dead = 0;
-	if (!s->readonly && (rc = mdb_reader_check(s->env, &dead)) != 0) {
+	unsigned opened = 0;
+	mdb_env_get_flags(s->env, &opened);
+	/* Stale readers are cleared wherever the lock file can be used. */
+	if (!(opened & MDB_NOLOCK) && (rc = mdb_reader_check(s->env, &dead)) != 0) {
 		err = store_fail(e, rc, "cannot clear stale readers");
 		goto fail;
 	}
