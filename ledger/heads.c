@@ -54,8 +54,19 @@ void heads_key(uint8_t out[HEADS_KEY_BYTES], hasher *h, const char *country,
 		sha256(out, buf, c + 1 + n);
 }
 
+static void leaf_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
+                      const uint8_t key[HEADS_KEY_BYTES], uint64_t version,
+                      uint64_t seq);
+
 void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTES],
                 uint64_t version, uint64_t seq)
+{
+	leaf_with(out, NULL, key, version, seq);
+}
+
+static void leaf_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
+                      const uint8_t key[HEADS_KEY_BYTES], uint64_t version,
+                      uint64_t seq)
 {
 	uint8_t buf[1 + HEADS_KEY_BYTES + 16];
 
@@ -63,7 +74,10 @@ void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTE
 	memcpy(buf + 1, key, HEADS_KEY_BYTES);
 	put_u64_be(buf + 1 + HEADS_KEY_BYTES, version);
 	put_u64_be(buf + 9 + HEADS_KEY_BYTES, seq);
-	sha256(out, buf, sizeof buf);
+	if (h)
+		hasher_sha256(h, out, NULL, 0, buf, sizeof buf);
+	else
+		sha256(out, buf, sizeof buf);
 }
 
 static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
@@ -509,18 +523,21 @@ typedef struct hm_leaf {
 } hm_leaf;
 
 struct heads_mem {
+	hasher *h;                /* leaf hashes with a pre-fetched digest */
 	hm_inner *in;
 	hm_leaf *lv;
 	size_t n_in, cap_in, n_lv, cap_lv;
 	uint32_t root;
 };
 
-heads_mem *heads_mem_new(void)
+heads_mem *heads_mem_new(hasher *h)
 {
 	heads_mem *m = calloc(1, sizeof *m);
 
-	if (m)
+	if (m) {
 		m->root = HM_NONE;
+		m->h = h;
+	}
 	return m;
 }
 
@@ -588,7 +605,7 @@ int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
 	if (ref != HM_NONE) {
 		hm_leaf *l = &m->lv[ref & ~HM_LEAF];
 		if (memcmp(l->key, key, HEADS_KEY_BYTES) == 0) {
-			heads_leaf(l->hash, key, version, seq);
+			leaf_with(l->hash, m->h, key, version, seq);
 			return 0;
 		}
 		while (bit_at(l->key, c) == bit_at(key, c))
@@ -596,7 +613,7 @@ int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
 	}
 	uint32_t leaf = (uint32_t)m->n_lv++ | HM_LEAF;
 	memcpy(m->lv[leaf & ~HM_LEAF].key, key, HEADS_KEY_BYTES);
-	heads_leaf(m->lv[leaf & ~HM_LEAF].hash, key, version, seq);
+	leaf_with(m->lv[leaf & ~HM_LEAF].hash, m->h, key, version, seq);
 	if (ref == HM_NONE) {
 		m->root = leaf;
 		return 0;

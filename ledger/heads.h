@@ -103,7 +103,8 @@ bool heads_proof_root(uint8_t root[LEDGER_HASH_BYTES], const heads_proof *p,
  * them. */
 typedef struct heads_mem heads_mem;
 
-heads_mem *heads_mem_new(void);
+/* A new empty map; h (optional) hashes its leaves. */
+heads_mem *heads_mem_new(hasher *h);
 void heads_mem_free(heads_mem *m);
 
 /* Insert or update key's leaf; -1 when out of memory. */

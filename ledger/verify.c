@@ -68,10 +68,19 @@ static int stream_grow(stream_table *t)
 
 /* ---- the scan ---- */
 
+/* A cursor walked in step with the events (a merge by seq), instead of a
+ * random lookup per event. */
+typedef struct walk {
+	MDB_cursor *c;
+	MDB_val k, v;
+	bool at_end;
+} walk;
+
 typedef struct verifier {
 	ledger *l;
 	MDB_txn *txn;
 	MDB_cursor *merkle;              /* walks the stored hashes in order */
+	walk bodies, redactions;         /* walked beside the events, by seq */
 	hasher h;
 	arena a;
 	stream_table streams;
@@ -123,33 +132,74 @@ static bool hash_field(const ProtobufCBinaryData *b, const uint8_t *want)
 	return b->len == LEDGER_HASH_BYTES && memcmp(b->data, want, LEDGER_HASH_BYTES) == 0;
 }
 
+/* Move w to the first key >= seq; true when it is seq. A key of a seq
+ * that has no event is refused: bodies and marks belong to events. */
+static ledger_err walk_to(bool *at, walk *w, verifier *v, uint64_t seq,
+                          const char *what)
+{
+	ledger_err err = LEDGER_OK;
+
+	*at = false;
+	if (!w->at_end && (w->k.mv_size != 8 || get_u64_be(w->k.mv_data) < seq))
+		return bad(v, w->k.mv_size == 8 ? get_u64_be(w->k.mv_data) : seq, what);
+	if (!w->at_end && get_u64_be(w->k.mv_data) == seq) {
+		*at = true;
+		return LEDGER_OK;
+	}
+	return err;
+}
+
+static ledger_err walk_next(walk *w, verifier *v)
+{
+	ledger_err err = store_cursor_get(w->c, &w->k, &w->v, MDB_NEXT, &v->l->e);
+
+	w->at_end = err == LEDGER_ENOTFOUND;
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
+static ledger_err walk_open(walk *w, verifier *v, store_db db)
+{
+	ledger_err err = store_cursor(&w->c, v->txn, v->l->s, db, &v->l->e);
+
+	if (err == LEDGER_OK)
+		err = store_cursor_get(w->c, &w->k, &w->v, MDB_FIRST, &v->l->e);
+	w->at_end = err == LEDGER_ENOTFOUND;
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
 static ledger_err verify_body(verifier *v, const Annals__Envelope *env,
                               const uint8_t key[8])
 {
 	uint8_t hash[LEDGER_HASH_BYTES];
-	MDB_val b, r;
-	ledger_err err = store_get(v->txn, v->l->s, DB_BODIES, key, 8, &b, &v->l->e);
-	ledger_err red = store_get(v->txn, v->l->s, DB_REDACTIONS, key, 8, &r, &v->l->e);
+	bool body, red;
+	ledger_err err;
 
-	if (err == LEDGER_ENOTFOUND) {
-		if (red != LEDGER_OK)
+	(void)key;
+	if ((err = walk_to(&body, &v->bodies, v, v->seq, "a body is stored for "
+	                   "an event that does not exist")) != LEDGER_OK ||
+	    (err = walk_to(&red, &v->redactions, v, v->seq, "a redaction mark "
+	                   "names an event that does not exist")) != LEDGER_OK)
+		return err;
+	if (red && (err = walk_next(&v->redactions, v)) != LEDGER_OK)
+		return err;
+	if (!body) {
+		if (!red)
 			return bad(v, v->seq, "the body is missing and no redaction "
 			           "removed it (tampering)");
 		v->st->redacted++;
 		return LEDGER_OK;
 	}
-	if (err != LEDGER_OK)
-		return err;
-	if (red == LEDGER_OK)
+	if (red)
 		return bad(v, v->seq, "a redaction is recorded but the body is still stored");
+	const MDB_val b = v->bodies.v;
 	hasher_sha256(&v->h, hash, NULL, 0, b.mv_data, b.mv_size);
 	if (!hash_field(&env->body_hash, hash))
 		return bad(v, v->seq, "the body's SHA-256 differs from body_hash");
-	Annals__Body *body = codec_body_decode(&v->a, b.mv_data, b.mv_size);
-	if (!body || !codec_canonical(&v->a, &body->base, b.mv_data, b.mv_size))
+	Annals__Body *bd = codec_body_decode(&v->a, b.mv_data, b.mv_size);
+	if (!bd || !codec_canonical(&v->a, &bd->base, b.mv_data, b.mv_size))
 		return bad(v, v->seq, "the body is not a canonical annals.Body");
 	v->st->bytes += b.mv_size;
-	return LEDGER_OK;
+	return walk_next(&v->bodies, v);
 }
 
 /* The id index, and the retraction and redaction marks, point back here. */
@@ -292,6 +342,13 @@ static ledger_err verify_totals(verifier *v)
 	uint64_t heads = 0, ids = 0, merkle = 0;
 	ledger_err err;
 
+	/* Bodies and marks left past the last event: a truncated log. */
+	if (!v->bodies.at_end || !v->redactions.at_end) {
+		walk *w = !v->bodies.at_end ? &v->bodies : &v->redactions;
+		uint64_t at = w->k.mv_size == 8 ? get_u64_be(w->k.mv_data) : v->seq + 1;
+		return bad(v, at, "missing: a body or redaction mark is stored past "
+		           "the last event (the log was truncated)");
+	}
 	/* A truncated log shows first as ids and stored hashes of events that
 	 * are missing; extra hashes alone are a tampered Merkle tree. */
 	if ((err = store_db_stat(v->txn, v->l->s, DB_MERKLE, &merkle, &x.mv_size,
@@ -363,7 +420,7 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 
 	memset(out, 0, sizeof *out);
 	arena_init(&v.a);
-	if (!(v.heads = heads_mem_new()))
+	if (!(v.heads = heads_mem_new(&v.h)))
 		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
 	if (hasher_init(&v.h) != 0) {
 		heads_mem_free(v.heads);
@@ -371,7 +428,9 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	}
 	v.frontier.h = &v.h;
 	if ((err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK ||
-	    (err = store_cursor(&v.merkle, txn, l->s, DB_MERKLE, &l->e)) != LEDGER_OK)
+	    (err = store_cursor(&v.merkle, txn, l->s, DB_MERKLE, &l->e)) != LEDGER_OK ||
+	    (err = walk_open(&v.bodies, &v, DB_BODIES)) != LEDGER_OK ||
+	    (err = walk_open(&v.redactions, &v, DB_REDACTIONS)) != LEDGER_OK)
 		goto out;
 	for (err = store_cursor_get(c, &k, &val, MDB_FIRST, &l->e); err == LEDGER_OK;
 	     err = store_cursor_get(c, &k, &val, MDB_NEXT, &l->e))
@@ -390,6 +449,8 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	}
 out:
 	store_cursor_close(v.merkle);
+	store_cursor_close(v.bodies.c);
+	store_cursor_close(v.redactions.c);
 	store_cursor_close(c);
 	free(v.streams.slots);
 	heads_mem_free(v.heads);

@@ -118,7 +118,7 @@ static void test_heads_random_transactions(void)
 	static ref_leaf snap[64][KEYS_MAX];
 	static size_t snap_n[64];
 	env_fixture f;
-	heads_mem *m = heads_mem_new();
+	heads_mem *m = heads_mem_new(NULL);
 	size_t n = 0, txns = 0;
 	uint64_t seq = 0;
 	unsigned seed = 7;
