@@ -468,7 +468,8 @@ void heads_batch_compact(heads_batch *b)
 {
 	size_t n = 0;
 
-	qsort(b->v, b->count, sizeof *b->v, change_cmp);
+	if (b->count > 1)
+		qsort(b->v, b->count, sizeof *b->v, change_cmp);
 	for (size_t i = 0; i < b->count; i++) {
 		if (n && memcmp(b->v[n - 1].key, b->v[i].key, HEADS_KEY_BYTES) == 0)
 			n--;

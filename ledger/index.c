@@ -596,7 +596,8 @@ ledger_err index_flush(indexer *ix, MDB_txn *txn)
 	ledger_err err = LEDGER_OK;
 	size_t i = 0;
 
-	qsort(ix->dirty, ix->dirty_count, sizeof *ix->dirty, dirty_cmp);
+	if (ix->dirty_count > 1)
+		qsort(ix->dirty, ix->dirty_count, sizeof *ix->dirty, dirty_cmp);
 	while (i < ix->dirty_count && err == LEDGER_OK) {
 		size_t j = i + 1;
 		while (j < ix->dirty_count && ix->dirty[j].rel_bytes == ix->dirty[i].rel_bytes &&

@@ -397,7 +397,8 @@ ledger_err ledger_changes(ledger *l, const ledger_changes_query *q,
 	              : changes_by_seq(&s, l, x.txn, q->since_seq);
 	if (err != LEDGER_OK)
 		goto out;
-	qsort(s.v, s.count, sizeof *s.v, rel_seq_cmp);
+	if (s.count > 1)
+		qsort(s.v, s.count, sizeof *s.v, rel_seq_cmp);
 	for (size_t i = 0; i < s.count && err == LEDGER_OK && !stop;) {
 		size_t j = i + 1;
 		while (j < s.count && s.v[j].rel_bytes == s.v[i].rel_bytes &&
