@@ -1,0 +1,14 @@
+ë
+org-talibanorganization"talibanJwThe Taliban, which regained control of Afghanistan in 2021 and calls its government the Islamic Emirate of Afghanistan.zTaliban‚Islamic Emirate of Afghanistan‚Islamic EmirateŠwikidata:Q42418‘
+kz-taliban-listed-2005listedKZ"taliban*2005?2banned-organizations:Supreme Court of KazakhstanJÆThe Taliban on Kazakhstan's national list of banned (terrorist) organizations; the removal of 2023 reverses this listing. The year is marked uncertain: the founding report does not date the listing.RÞLKazakhstan Removes Taliban from Banned List: A Shift in Diplomatic Relations"
+2023-12-29*en2~the Supreme Court of Kazakhstan has removed the Islamic Emirate, commonly known as the Taliban, from its list of banned groups×
+kz-taliban-delisted-2023delistedKZ"taliban*
+2023-12-292banned-organizations:Supreme Court of KazakhstanJƒRemoved from the national list of banned organizations, after a routine revision of the list of prohibited terrorist organizations.RÞLKazakhstan Removes Taliban from Banned List: A Shift in Diplomatic Relations"
+2023-12-29*en2~the Supreme Court of Kazakhstan has removed the Islamic Emirate, commonly known as the Taliban, from its list of banned groups‘
+kz-taliban-meeting-2023-12meetingKZ"taliban*2023-12JœMeeting at which the removal from the list of banned organizations was disclosed; Muttaqi expressed the wish to continue cooperation across various sectors.R«LKazakhstan Removes Taliban from Banned List: A Shift in Diplomatic Relations"
+2023-12-29*en2ÊThis development was disclosed during a high-profile meeting between Alim Khan Yasin Galdiev, the Kazakhstan Ambassador to Afghanistan, and Amir Khan Muttaqi, the acting foreign minister of Afghanistan.ZF
+Alim Khan Yasin Galdiev'Ambassador of Kazakhstan to AfghanistanKZZ?
+Amir Khan Muttaqi&Acting foreign minister of AfghanistanAFÍ
+kz-taliban-statement-2023-12	statementKZ"taliban*2023-12:)Ministry of Foreign Affairs of KazakhstanJ›The decision followed routine revisions of the national list of prohibited terrorist organizations; Kazakhstan will continue to abide by the decisions and resolutions of the UN Security Council and General Assembly, whose list of terrorist organizations does not include the Taliban.R÷LKazakhstan Removes Taliban from Banned List: A Shift in Diplomatic Relations"
+2023-12-29*en2–Smadyarov emphasized that the country will continue to abide by the decisions and resolutions adopted by the UN Security Council and General Assembly.ZI
+Aibek Smadyarov2Spokesperson of the Foreign Ministry of KazakhstanKZ
