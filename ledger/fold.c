@@ -202,7 +202,7 @@ bool fold_compose(fold *a, const fold *b)
 }
 
 /* Encoding: a version byte, then fixed fields big-endian, then the lists.
- *   [0]       1 (encoding version)
+ *   [0]       2 (encoding version, FOLD_ENCODING)
  *   axes      4 x (state u8, same u8, ref)
  *   meetings  u64, last_meeting ref, last_change ref, last_change_type u8
  *   days      max_last_day u32, max_first_day u32

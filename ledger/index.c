@@ -38,7 +38,7 @@ static size_t rel_key(uint8_t key[INDEX_REL_KEY_BYTES_MAX], const uint8_t *rel,
 	return n + 12;
 }
 
-/* rel index value, 21 to 491 bytes:
+/* rel index value, 22 to 503 bytes (22 + e + l + a):
  *   [0]          event type (annals.EventType)
  *   [1]          date qualifier
  *   [2..5]       first day, u32 big-endian (0: undated)
@@ -107,7 +107,7 @@ bool index_entry_decode(index_entry *out, const MDB_val *k, const MDB_val *v,
 }
 
 /* agg key: relationship key, 00, level (0 month, 1 year, 2 decade,
- * 3 century), first day of the bucket u32 big-endian; 10 to 72 bytes.
+ * 3 century), first day of the bucket u32 big-endian; 11 to 73 bytes.
  * The value is a fold (fold.c) of the bucket's events, retracted ones
  * left out.  status key: the relationship key; value: a fold. */
 static size_t agg_key(uint8_t *key, const uint8_t *rel, size_t rel_bytes,

@@ -446,9 +446,9 @@ typedef struct ledger_timeline_item {
 
 typedef int (*ledger_timeline_fn)(void *ctx, const ledger_timeline_item *item);
 
-/* Dated events in effective-date order (date start, then seq) as of
- * as_of; undated events (retractions, redactions, undated organization
- * events) are not in a timeline. fn returns non-zero to stop. */
+/* The dated events of relationships in effective-date order (date start,
+ * then seq) as of as_of; retractions, redactions and organization events
+ * are not in a timeline. fn returns non-zero to stop. */
 ledger_err ledger_timeline(ledger *l, const ledger_timeline_query *q,
                            ledger_timeline_fn fn, void *ctx);
 

@@ -72,6 +72,18 @@ ledger_err org_resolve(char slug[LEDGER_SLUG_BYTES_MAX + 1], MDB_txn *txn,
 		snprintf(why, why_bytes, "'%.64s': %s", text, bad);
 		return LEDGER_EINPUT;
 	}
+	/* The slug case-folded ("TALIBAN"), then names and aliases. */
+	if (fold_bytes <= LEDGER_SLUG_BYTES_MAX &&
+	    text_check_slug(fold, fold_bytes) == NULL) {
+		err = store_get(txn, s, DB_ORGS, fold, fold_bytes, &v, e);
+		if (err == LEDGER_OK) {
+			memcpy(slug, fold, fold_bytes);
+			slug[fold_bytes] = '\0';
+			return LEDGER_OK;
+		}
+		if (err != LEDGER_ENOTFOUND)
+			return err;
+	}
 	return org_by_name(slug, txn, s, fold, fold_bytes, text, why, why_bytes, e);
 }
 

@@ -382,6 +382,23 @@ static reader_status reader_ndjson(reader *r, Annals__InputEvent **out,
 
 /* ---- protobuf: varint length, then an InputEvent ---- */
 
+/* The first message of an input event, itself or nested, that carries a
+ * field this schema does not know; NULL when there is none. */
+static const ProtobufCMessage *pb_unknown(const Annals__InputEvent *ev)
+{
+	if (ev->base.n_unknown_fields)
+		return &ev->base;
+	for (size_t i = 0; i < ev->n_sources; i++)
+		if (ev->sources[i]->base.n_unknown_fields)
+			return &ev->sources[i]->base;
+	for (size_t i = 0; i < ev->n_participants; i++)
+		if (ev->participants[i]->base.n_unknown_fields)
+			return &ev->participants[i]->base;
+	if (ev->expect_version && ev->expect_version->base.n_unknown_fields)
+		return &ev->expect_version->base;
+	return NULL;
+}
+
 static reader_status reader_pb(reader *r, Annals__InputEvent **out,
                                uint64_t *line, arena *a, field_err *fe)
 {
@@ -425,6 +442,13 @@ static reader_status reader_pb(reader *r, Annals__InputEvent **out,
 	r->pos += (size_t)len;
 	if (!ev) {
 		field_fail(fe, "record", "not a valid annals.InputEvent message");
+		return READER_BAD;
+	}
+	/* Unknown fields are refused, as in NDJSON: a typo never drops data. */
+	const ProtobufCMessage *unknown = pb_unknown(ev);
+	if (unknown) {
+		field_fail(fe, "record", "unknown field number %u in %s",
+		           unknown->unknown_fields[0].tag, unknown->descriptor->short_name);
 		return READER_BAD;
 	}
 	/* Strings must be UTF-8 without NUL; protobuf-c checks UTF-8 only for

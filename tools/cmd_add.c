@@ -57,7 +57,7 @@ static int append_array(json_t *o, const char *key, json_t *v)
 
 static json_t *participant(const char *arg)
 {
-	char *copy = strdup(arg), *save = NULL;
+	char *copy = strdup(arg), *t;
 	json_t *p = json_object();
 	const char *keys[] = { "name", "role", "country" };
 	size_t i = 0;
@@ -67,10 +67,27 @@ static json_t *participant(const char *arg)
 		json_decref(p);
 		return NULL;
 	}
-	for (char *t = strtok_r(copy, "|", &save); t && i < 3;
-	     t = strtok_r(NULL, "|", &save), i++)
-		if (*t)
-			json_object_set_new(p, keys[i], json_string(t));
+	/* Split at each '|' (an empty part stays empty: "NAME||KZ"); a
+	 * fourth part is kept in the country, which then fails validation. */
+	t = copy;
+	for (;;) {
+		char *bar = i < 2 ? strchr(t, '|') : NULL;
+		if (bar)
+			*bar = '\0';
+		if (*t) {
+			json_t *v = json_string(t);
+			if (!v) {
+				free(copy);
+				json_decref(p);
+				return NULL;
+			}
+			json_object_set_new(p, keys[i], v);
+		}
+		if (!bar)
+			break;
+		t = bar + 1;
+		i++;
+	}
 	free(copy);
 	return p;
 }

@@ -1,5 +1,6 @@
 /* annals init [--origin NAME] [--key FILE] */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -8,7 +9,7 @@ static const char usage[] =
 	"usage: annals [-d DIR] init [--origin NAME] [--key FILE]\n"
 	"\n"
 	"Create a ledger in DIR and its Ed25519 signing key (DIR/signing.key,\n"
-	"mode 0600, unless --key names another file). The origin names the log\n"
+	"mode 0600, unless --key or $ANNALS_KEY names another file). The origin names the log\n"
 	"in its checkpoints: 1 to 255 printable ASCII bytes without '+' or\n"
 	"spaces, default annals.invalid/<32 random hex digits>. Refuses a\n"
 	"directory that already holds a ledger.\n";
@@ -36,6 +37,8 @@ int cmd_init(cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(usage, true);
+	if (!o.key_path && getenv("ANNALS_KEY") && *getenv("ANNALS_KEY"))
+		o.key_path = getenv("ANNALS_KEY");   /* DESIGN §5: --key, $ANNALS_KEY */
 	ledger_err err = ledger_init(c->dir, &o, msg, sizeof msg);
 	if (err != LEDGER_OK)
 		return cli_fail(cli_exit_code(err), "init", "%s",

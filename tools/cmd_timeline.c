@@ -54,13 +54,11 @@ static int print_item(void *ctx, const ledger_timeline_item *it)
 			puts(text);
 		free(text);
 	} else {
-		const char *what = *field(o, "summary") ? field(o, "summary") : field(o, "list");
-		printf("%-12s %-22s %-4s %-20s seq %-6llu %s%s", field(o, "date"),
+		const char *list = field(o, "list"), *summary = field(o, "summary");
+		printf("%-12s %-22s %-4s %-20s seq %-6llu %s%s%s\n", field(o, "date"),
 		       field(o, "type"), field(o, "country"), field(o, "organization"),
-		       (unsigned long long)it->event->seq,
-		       *field(o, "list") ? field(o, "list") : "",
-		       *field(o, "list") ? ": " : "");
-		printf("%s\n", what == field(o, "list") ? "" : what);
+		       (unsigned long long)it->event->seq, list,
+		       *list && *summary ? ": " : "", summary);
 		if (it->retracted_by)
 			printf("%12s   RETRACTED by seq %llu: %s\n", "",
 			       (unsigned long long)it->retracted_by,
