@@ -12,6 +12,8 @@
 typedef struct errbuf {
 	char msg[ERR_MSG_BYTES];
 	bool map_full;      /* the failure was MDB_MAP_FULL: grow and replay */
+	uint64_t reads;     /* LMDB gets and cursor steps made with this buffer:
+	                     * the cost of a call, for tests and the benchmark */
 } errbuf;
 
 /* Set the message (printf format) and return code, for `return err_set(...)`. */

@@ -25,6 +25,11 @@ const char *ledger_errmsg(const ledger *l)
 	return l ? l->e.msg : "out of memory";
 }
 
+uint64_t ledger_reads(const ledger *l)
+{
+	return l->e.reads;
+}
+
 void ledger_set_map_margin(ledger *l, size_t bytes)
 {
 	l->map_margin = bytes;

@@ -44,6 +44,11 @@ const char *ledger_strerror(ledger_err err);
  * there is none. Owned by l, valid until the next call on l. */
 const char *ledger_errmsg(const ledger *l);
 
+/* LMDB reads (gets and cursor steps) made through l so far: the difference
+ * around a call is its cost in reads (tests and `make bench` use it to show
+ * that a status reads only its relationship's keys, a proof O(log n)). */
+uint64_t ledger_reads(const ledger *l);
+
 /* ------------------------------------------------------------------ */
 /* Opening */
 

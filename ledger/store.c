@@ -272,6 +272,7 @@ ledger_err store_get(MDB_txn *txn, const store *s, store_db db,
 	MDB_val k = { key_bytes, (void *)key };
 	int rc = mdb_get(txn, store_dbi(s, db), &k, v);
 
+	e->reads++;
 	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
 }
 
@@ -323,6 +324,7 @@ ledger_err store_cursor_get(MDB_cursor *c, MDB_val *k, MDB_val *v,
 {
 	int rc = mdb_cursor_get(c, k, v, op);
 
+	e->reads++;
 	return rc ? store_fail(e, rc, "cursor") : LEDGER_OK;
 }
 

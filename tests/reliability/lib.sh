@@ -70,9 +70,10 @@ same() {
 events() { "$ANNALS" -d "$1" stats --json 2>/dev/null | jq -r .events; }
 
 # state DIR: a digest of what the ledger holds: every event in the input
-# format (with ids) and the seq of each id.
+# format (with ids), the seq of each id and the stored checkpoints' count.
 state() {
-	{ "$ANNALS" -d "$1" dump; "$ANNALS" -d "$1" log --json | jq -c '{seq, id}'; } 2>&1 |
+	{ "$ANNALS" -d "$1" dump; "$ANNALS" -d "$1" log --json | jq -c '{seq, id}'
+	  "$ANNALS" -d "$1" stats --json | jq -c '.databases.checkpoints.entries'; } 2>&1 |
 		sha256sum | cut -c1-16
 }
 

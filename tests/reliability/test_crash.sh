@@ -59,8 +59,8 @@ scenario() {
 		for ((n = 1; n <= total; n++)); do
 			rm -rf db && cp -a base db
 			(cd db && eval "$setup") >/dev/null 2>&1
-			(cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
-				eval "$cmd") >/dev/null 2>&1
+			( (cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
+				eval "$cmd") >/dev/null 2>&1 ) 2>/dev/null
 			code=$?
 			if [ "$code" -ne 137 ]; then
 				fail "$name: call $n/$total ($mode): exit $code, not killed"
@@ -90,7 +90,6 @@ scenario() {
 			fi
 		done
 	done
-	# Killing after the last call (the meta page) must leave the after state.
 	kills=$((kills + runs)); kills_before=$((kills_before + nb)); kills_after=$((kills_after + na))
 	printf '  %-16s %3d calls, %3d kills: %3d as before, %3d as after\n' "$name" "$total" "$runs" "$nb" "$na"
 }
@@ -107,9 +106,8 @@ scenario redact ':' "\"$A\" -d . redact base-4 --reason 'court order'"
 scenario checkpoint "\"$A\" -d . import ../small.ndjson" "\"$A\" -d . checkpoint"
 scenario rebuild ':' "\"$A\" -d . rebuild"
 
-# The checkpoint scenario must also leave the stored checkpoints and the
-# signing state consistent: a new checkpoint can be signed after any kill.
-# (Covered by "run again" above: checkpoint must succeed.)
+# After a killed checkpoint, "run again" above signs one more: the signing
+# state (signing.state) and the stored checkpoints stay consistent.
 
 # init: killed anywhere, the directory either holds no ledger (init can be
 # run again) or a ledger that verifies.
@@ -118,10 +116,11 @@ ANNALS_KILL_COUNT=$T/count LD_PRELOAD=$SHIM "$ANNALS" -d init-ref init >/dev/nul
 total=$(head -n 1 "$T/count")
 inits=0
 for mode in before after short; do
+	bad=""
 	for ((n = 1; n <= total; n++)); do
 		rm -rf init.db
-		ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
-			"$ANNALS" -d init.db init >/dev/null 2>&1
+		( ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
+			"$ANNALS" -d init.db init >/dev/null 2>&1 ) 2>/dev/null
 		code=$?
 		[ "$code" -eq 137 ] || { fail "init: call $n/$total ($mode): exit $code, not killed"; continue; }
 		inits=$((inits + 1))
@@ -130,9 +129,11 @@ for mode in before after short; do
 		elif "$ANNALS" -d init.db init >"$T/out" 2>"$T/err" && verifies init.db; then
 			pass
 		else
-			fail "init killed at call $n/$total ($mode): neither a ledger nor re-initializable: $(head -c 300 "$T/verify.out") / $(head -c 300 "$T/err")"
+			[ -z "$bad" ] && why="$(head -c 200 "$T/verify.out") / then init: $(head -c 200 "$T/err")"
+			bad="$bad $n"
 		fi
 	done
+	[ -z "$bad" ] || fail "init killed at calls$bad of $total ($mode): the directory holds no ledger and init refuses it; first: $why"
 done
 kills=$((kills + inits))
 printf '  %-16s %3d calls, %3d kills\n' init "$total" "$inits"
@@ -154,9 +155,9 @@ for ((i = 1; i <= RANDOM_KILLS; i++)); do
 	delay_ms=$(( RANDOM % (ms + ms / 4 + 1) ))
 	delay=$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))
 	if [ $((i % 3)) -eq 0 ]; then
-		timeout -s KILL "$delay" "$ANNALS" -d db import - <huge.ndjson >/dev/null 2>&1
+		( timeout -s KILL "$delay" "$ANNALS" -d db import - <huge.ndjson >/dev/null 2>&1 ) 2>/dev/null
 	else
-		timeout -s KILL "$delay" "$ANNALS" -d db import huge.ndjson >/dev/null 2>&1
+		( timeout -s KILL "$delay" "$ANNALS" -d db import huge.ndjson >/dev/null 2>&1 ) 2>/dev/null
 	fi
 	code=$?
 	[ "$code" -eq 137 ] && rk=$((rk + 1))
@@ -208,7 +209,7 @@ seqs=$("$ANNALS" -d add.db log --json | jq -s -r '[.[].seq] == [range(1; length 
 same "$seqs" true "adds: seqs 1..n without gaps"
 kills=$((kills + add_kills))
 printf '  %d adds reported success, %d lost; %d writers killed\n' "$adds_ok" "$lost" "$add_kills"
-[ "$adds_ok" -gt 0 ] || fail "no add succeeded: the rounds are too short"
+[ "$adds_ok" -gt 0 ] || [ "$ADD_ROUNDS" -eq 0 ] || fail "no add succeeded: the rounds are too short"
 
 echo "$NAME: $kills kills survived ($kills_before left the ledger as before, $kills_after as after, the rest in init or single adds)"
 rel_summary
