@@ -7,7 +7,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#define ARENA_CHUNK_BYTES (256u * 1024u)
+#define ARENA_CHUNK_BYTES (32u * 1024u)   /* small: many arenas live for one call */
 
 typedef struct arena_chunk arena_chunk;
 

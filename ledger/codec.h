@@ -25,6 +25,10 @@ bool codec_pack(codec_buf *b, const ProtobufCMessage *m);
 Annals__Envelope *codec_envelope_decode(arena *a, const void *bytes, size_t n);
 Annals__Body *codec_body_decode(arena *a, const void *bytes, size_t n);
 
+/* recorded_at_us (field 2) of stored envelope bytes, read from the wire
+ * format without decoding the rest; false when the bytes end early. */
+bool codec_envelope_recorded_at(uint64_t *out, const void *bytes, size_t n);
+
 /* True when m packs to exactly these bytes (DESIGN §5: a reader of hashed
  * bytes refuses a record that does not re-encode to the same bytes). */
 bool codec_canonical(arena *a, const ProtobufCMessage *m,

@@ -376,17 +376,12 @@ ledger_err ledger_view_at(ledger_event_view *out, ledger *l, MDB_txn *txn,
 	} else if (err != LEDGER_ENOTFOUND) {
 		return err;
 	}
-	/* recorded_at is field 2, a varint right after seq: decode cheaply
-	 * with protobuf-c rather than by hand. */
-	arena a;
-	arena_init(&a);
-	Annals__Envelope *env = annals__envelope__unpack(&a.pb, v.mv_size, v.mv_data);
-	if (env)
-		out->recorded_at_us = env->recorded_at_us;
-	arena_free(&a);
-	return env ? LEDGER_OK : err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the "
-	             "envelope cannot be decoded (run annals verify)",
-	             (unsigned long long)seq);
+	/* recorded_at straight from the wire format: no decoding, no allocation
+	 * (log, timeline and proofs read many views). */
+	if (!codec_envelope_recorded_at(&out->recorded_at_us, v.mv_data, v.mv_size))
+		return err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the envelope cannot "
+		               "be decoded (run annals verify)", (unsigned long long)seq);
+	return LEDGER_OK;
 }
 
 ledger_err ledger_each(ledger *l, uint64_t from, uint64_t limit,

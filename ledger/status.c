@@ -62,19 +62,15 @@ static ledger_err recorded_at(uint64_t *out, ledger *l, MDB_txn *txn, uint64_t s
 {
 	uint8_t k[8];
 	MDB_val v;
-	arena a;
 	ledger_err err;
 
 	put_u64_be(k, seq);
 	if ((err = store_get(txn, l->s, DB_EVENTS, k, 8, &v, &l->e)) != LEDGER_OK)
 		return err;
-	arena_init(&a);
-	Annals__Envelope *env = codec_envelope_decode(&a, v.mv_data, v.mv_size);
-	if (env)
-		*out = env->recorded_at_us;
-	arena_free(&a);
-	return env ? LEDGER_OK : err_set(&l->e, LEDGER_ECORRUPT, "seq %llu cannot "
-	             "be decoded (run annals verify)", (unsigned long long)seq);
+	if (!codec_envelope_recorded_at(out, v.mv_data, v.mv_size))
+		return err_set(&l->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded "
+		               "(run annals verify)", (unsigned long long)seq);
+	return LEDGER_OK;
 }
 
 /* The seq an as-of names: a seq, or the last seq recorded at or before an
