@@ -155,9 +155,9 @@ for ((i = 1; i <= RANDOM_KILLS; i++)); do
 	delay_ms=$(( RANDOM % (ms + ms / 4 + 1) ))
 	delay=$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))
 	if [ $((i % 3)) -eq 0 ]; then
-		( timeout -s KILL "$delay" "$ANNALS" -d db import - <huge.ndjson >/dev/null 2>&1 ) 2>/dev/null
+		timeout --foreground -s KILL "$delay" "$ANNALS" -d db import - <huge.ndjson >/dev/null 2>&1
 	else
-		( timeout -s KILL "$delay" "$ANNALS" -d db import huge.ndjson >/dev/null 2>&1 ) 2>/dev/null
+		timeout --foreground -s KILL "$delay" "$ANNALS" -d db import huge.ndjson >/dev/null 2>&1
 	fi
 	code=$?
 	[ "$code" -eq 137 ] && rk=$((rk + 1))
