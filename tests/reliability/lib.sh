@@ -28,8 +28,34 @@ export LC_ALL=C
 
 passed=0
 failed=0
+known=0
+# Bugs the suites found and the library does not fix yet are listed, one
+# ID a line, in tests/reliability/known-bugs.txt. A check made between
+# `known_begin ID` and `known_end` that fails while ID is listed is counted
+# as a known bug, not as a failure (so that `make test` stays usable), and
+# a listed bug whose checks all pass is a failure: remove the line. The
+# checks keep asserting the correct behaviour either way.
+KNOWN_BUGS=$(dirname "${BASH_SOURCE[0]}")/known-bugs.txt
+known_id=""
+known_hits=0
+known_listed() { [ -n "$1" ] && grep -q "^$1\b" "$KNOWN_BUGS" 2>/dev/null; }
+known_begin() { known_id=$1; known_hits=0; }
+known_end() {
+	if known_listed "$known_id" && [ "$known_hits" -eq 0 ]; then
+		failed=$((failed + 1))
+		printf 'FAIL: known bug %s no longer shows: remove it from %s\n' \
+			"$known_id" "$KNOWN_BUGS" >&2
+	fi
+	known_id=""
+}
 pass() { passed=$((passed + 1)); }
 fail() {
+	if known_listed "$known_id"; then
+		known=$((known + 1))
+		known_hits=$((known_hits + 1))
+		[ "$known_hits" -le 3 ] && printf 'KNOWN BUG %s: %s\n' "$known_id" "$*" >&2
+		return
+	fi
 	failed=$((failed + 1))
 	printf 'FAIL: %s\n' "$*" >&2
 }
@@ -103,6 +129,10 @@ rel_events() {
 
 # rel_summary: the last line every suite prints, and its exit status.
 rel_summary() {
-	echo "$NAME: $passed passed, $failed failed"
+	if [ "$known" -gt 0 ]; then
+		echo "$NAME: $passed passed, $failed failed, $known checks failed by known bugs (see $KNOWN_BUGS)"
+	else
+		echo "$NAME: $passed passed, $failed failed"
+	fi
 	[ "$failed" -eq 0 ]
 }

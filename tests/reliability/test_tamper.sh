@@ -88,7 +88,9 @@ echo "$NAME: one random byte changed in a random record, $CASES times per databa
 flips events "$CASES" 1000 name_seq
 flips bodies "$CASES" 2000 name_seq
 flips merkle "$CASES" 3000 name_merkle
+known_begin heads-map-old-versions
 flips heads_map "$CASES" 4000 name_heads
+known_end
 flips checkpoints "$((CASES / 2))" 5000 name_checkpoint
 
 # ---- truncation ----
