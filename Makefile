@@ -136,10 +136,12 @@ check-fuzz-regressions: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    $(BUILD)/fuzz/replay_$$t tests/fuzz/regressions/$$t tests/fuzz/corpus/$$t; done
 
-check-reliability: $(BUILD)/annals $(REL_BINS) check-fuzz-regressions
+check-reliability: $(BUILD)/annals $(REL_BINS) check-fuzz-regressions | $(DEPS_STAMP)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang \
+	    SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
 	@set -e; for t in $(sort $(wildcard tests/reliability/test_*.sh)); do \
 	    ANNALS=$(CURDIR)/$(BUILD)/annals REL_BUILD=$(CURDIR)/$(BUILD)/reliability \
-	    bash $$t || exit 1; done
+	    FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) bash $$t || exit 1; done
 
 # libFuzzer with ASan and UBSan: the library is built with clang in
 # $(FUZZ_BUILD); each target runs FUZZ_SECONDS on its seed corpus (a copy
