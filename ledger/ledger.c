@@ -1,5 +1,6 @@
 /* Open, close, init and the public calls: glue over store, writer, import. */
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,25 +133,75 @@ static ledger_err init_key(const char *path, const char *origin,
 
 static void init_remove(const char *dir)
 {
-	char p[4096];
+	char p[4200];
 
 	snprintf(p, sizeof p, "%s/data.mdb", dir);
 	unlink(p);
 	snprintf(p, sizeof p, "%s/lock.mdb", dir);
 	unlink(p);
+	snprintf(p, sizeof p, "%s/signing.key", dir);
+	unlink(p);
+}
+
+/* True when dir exists and holds anything. */
+static bool dir_has_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (de = readdir(d)) != NULL)
+		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return any;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Make the finished ledger in work appear as dir in one rename(2), which
+ * also replaces an empty dir; then make the rename durable. */
+static ledger_err init_publish(const char *work, const char *dir, errbuf *e)
+{
+	char parent[4096], *slash;
+
+	fsync_dir(work);
+	if (rename(work, dir) != 0)
+		return err_set(e, LEDGER_EIO, "cannot move the new ledger to '%s': %s",
+		               dir, strerror(errno));
+	snprintf(parent, sizeof parent, "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = slash == parent ? (parent[1] = '\0', '/') : '\0';
+	fsync_dir(slash ? parent : ".");
+	return LEDGER_OK;
 }
 
 ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
                        char *errmsg, size_t errmsg_bytes)
 {
 	errbuf e;
-	char origin[LEDGER_ORIGIN_BYTES_MAX + 1], path[4096], key_path[4096];
+	char origin[LEDGER_ORIGIN_BYTES_MAX + 1], path[4200], key_path[4200];
+	char work[4000];                     /* dir.init-XXXXXX */
 	char vkey[LEDGER_VKEY_TEXT_BYTES];
 	store *s = NULL;
 	ledger_err err;
 	struct stat st;
 
 	err_clear(&e);
+	if (strlen(dir) > 3900) {
+		err = err_set(&e, LEDGER_EUSAGE, "the directory path is too long");
+		goto out;
+	}
 	if (opts && opts->origin) {
 		const char *why = text_check_origin(opts->origin, strlen(opts->origin));
 		if (why) {
@@ -168,26 +219,50 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
 		hex_encode(hex, r, sizeof r);
 		snprintf(origin, sizeof origin, "annals.invalid/%s", hex);
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		err = err_set(&e, LEDGER_EIO, "cannot create '%s': %s", dir, strerror(errno));
-		goto out;
-	}
 	snprintf(path, sizeof path, "%s/data.mdb", dir);
 	if (stat(path, &st) == 0) {
 		err = err_set(&e, LEDGER_EEXIST, "a ledger already exists in '%s'", dir);
 		goto out;
 	}
-	snprintf(key_path, sizeof key_path, "%s/signing.key", dir);
+	/* Build the ledger in a fresh sibling directory and rename it into
+	 * place at the end, so that an init killed part-way leaves no
+	 * half-made ledger in DIR (only a DIR.init-* directory). A DIR that
+	 * holds other files is initialized in place. */
+	bool in_place = dir_has_files(dir);
+	snprintf(work, sizeof work, "%s.init-XXXXXX", dir);
+	if (!in_place && !mkdtemp(work)) {
+		err = err_set(&e, LEDGER_EIO, "cannot create a directory beside '%s': %s",
+		              dir, strerror(errno));
+		goto out;
+	}
+	if (in_place && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		err = err_set(&e, LEDGER_EIO, "cannot create '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	const char *at = in_place ? dir : work;
+	snprintf(key_path, sizeof key_path, "%s/signing.key", at);
 	const char *kp = opts && opts->key_path ? opts->key_path : key_path;
 	if ((err = init_key(kp, origin, vkey, &e)) != LEDGER_OK)
-		goto out;
-	if ((err = store_open(&s, dir, 0, true, &e)) != LEDGER_OK ||
+		goto fail;
+	if ((err = store_open(&s, at, 0, true, &e)) != LEDGER_OK ||
 	    (err = init_meta(s, origin, vkey, &e)) != LEDGER_OK) {
 		store_close(s);
 		s = NULL;
-		init_remove(dir);
 		unlink(kp);
+		goto fail;
 	}
+	store_close(s);
+	s = NULL;
+	if (!in_place && (err = init_publish(work, dir, &e)) != LEDGER_OK) {
+		if (opts && opts->key_path)
+			unlink(kp);
+		goto fail;
+	}
+	goto out;
+fail:
+	init_remove(at);
+	if (!in_place)
+		rmdir(work);
 out:
 	store_close(s);
 	if (errmsg && errmsg_bytes)

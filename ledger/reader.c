@@ -382,6 +382,57 @@ static reader_status reader_ndjson(reader *r, Annals__InputEvent **out,
 
 /* ---- protobuf: varint length, then an InputEvent ---- */
 
+/* The name of a string field of the message in p[0..n) (or, one level
+ * down, of its sub-messages: "sources.title") that holds a NUL, else NULL:
+ * protobuf-c hands strings out as C strings, which would silently end at
+ * the NUL. name is a caller buffer of name_bytes. */
+static const char *pb_nul(char *name, size_t name_bytes,
+                          const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                          size_t n, unsigned depth)
+{
+	const uint8_t *end = p + n;
+
+	while (p < end) {
+		uint64_t tag = 0, len = 0;
+		unsigned shift = 0;
+		do {
+			tag |= (uint64_t)(*p & 0x7f) << shift;
+			shift += 7;
+		} while (*p++ & 0x80 && p < end && shift < 64);
+		if ((tag & 7) == 0) {
+			while (p < end && *p++ & 0x80)
+				;
+			continue;
+		}
+		if ((tag & 7) != 2)
+			return NULL;    /* not ours to judge: unpack refused or will */
+		shift = 0;
+		do {
+			if (p >= end)
+				return NULL;
+			len |= (uint64_t)(*p & 0x7f) << shift;
+			shift += 7;
+		} while (*p++ & 0x80 && shift < 64);
+		if (len > (uint64_t)(end - p))
+			return NULL;
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
+		if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)len)) {
+			snprintf(name, name_bytes, "%s", f->name);
+			return name;
+		}
+		if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth == 0) {
+			char inner[32];
+			if (pb_nul(inner, sizeof inner, f->descriptor, p, (size_t)len, 1)) {
+				snprintf(name, name_bytes, "%s.%s", f->name, inner);
+				return name;
+			}
+		}
+		p += len;
+	}
+	return NULL;
+}
+
 /* The first message of an input event, itself or nested, that carries a
  * field this schema does not know; NULL when there is none. */
 static const ProtobufCMessage *pb_unknown(const Annals__InputEvent *ev)
@@ -437,11 +488,17 @@ static reader_status reader_pb(reader *r, Annals__InputEvent **out,
 		           (unsigned long long)len, r->end - r->pos);
 		return READER_FAIL;
 	}
-	Annals__InputEvent *ev = annals__input_event__unpack(&a->pb, (size_t)len,
-	                         (const uint8_t *)r->buf + r->pos);
+	const uint8_t *rec = (const uint8_t *)r->buf + r->pos;
+	Annals__InputEvent *ev = annals__input_event__unpack(&a->pb, (size_t)len, rec);
 	r->pos += (size_t)len;
 	if (!ev) {
 		field_fail(fe, "record", "not a valid annals.InputEvent message");
+		return READER_BAD;
+	}
+	char field[sizeof fe->field];
+	if (pb_nul(field, sizeof field, &annals__input_event__descriptor, rec,
+	           (size_t)len, 0)) {
+		field_fail(fe, field, "contains a NUL character");
 		return READER_BAD;
 	}
 	/* Unknown fields are refused, as in NDJSON: a typo never drops data. */

@@ -406,7 +406,8 @@ static reader_status csv_read_row(reader *r, csv_state *st, uint64_t *line,
 static const char *csv_cell_text(const csv_state *st, size_t i, size_t *bytes)
 {
 	*bytes = st->cells[i].bytes;
-	return st->text + st->cells[i].offset;
+	/* No text at all yet: an empty string, not NULL + 0. */
+	return st->text ? st->text + st->cells[i].offset : "";
 }
 
 /* Map the header's names to columns. */

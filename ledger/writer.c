@@ -383,12 +383,13 @@ static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
 		x->version = get_u64_be(v.mv_data);
 		memcpy(x->stream_prev, (uint8_t *)v.mv_data + 16, LEDGER_HASH_BYTES);
 	}
-	if (expect < 0 && x->ev.has_expect_version)
-		expect = (int64_t)x->ev.expect_version;
-	if (expect >= 0 && (uint64_t)expect != x->version) {
-		field_fail(fe, "expect_version", "expected version %lld but (%s, %s) "
+	/* The command's expectation, else the record's (any uint64). */
+	bool has = expect >= 0 || x->ev.has_expect_version;
+	uint64_t want = expect >= 0 ? (uint64_t)expect : x->ev.expect_version;
+	if (has && want != x->version) {
+		field_fail(fe, "expect_version", "expected version %llu but (%s, %s) "
 		           "is at version %llu: another writer got there first; "
-		           "read its status again and retry", (long long)expect,
+		           "read its status again and retry", (unsigned long long)want,
 		           *n->country ? n->country : "none", n->organization,
 		           (unsigned long long)x->version);
 		return LEDGER_ECONFLICT;
