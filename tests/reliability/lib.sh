@@ -35,7 +35,7 @@ known=0
 # as a known bug, not as a failure (so that `make test` stays usable), and
 # a listed bug whose checks all pass is a failure: remove the line. The
 # checks keep asserting the correct behaviour either way.
-KNOWN_BUGS=$(dirname "${BASH_SOURCE[0]}")/known-bugs.txt
+KNOWN_BUGS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/known-bugs.txt
 known_id=""
 known_hits=0
 known_listed() { [ -n "$1" ] && grep -q "^$1\b" "$KNOWN_BUGS" 2>/dev/null; }
