@@ -83,10 +83,30 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 	if (hasher_init(&h) != 0)
 		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
 	arena_init(&a);
+	uint64_t last = 0;
+	uint8_t key[8];
 	if ((err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK)
 		goto out;
-	for (err = store_cursor_get(c, &k, &v, MDB_FIRST, &l->e); err == LEDGER_OK;
-	     err = store_cursor_get(c, &k, &v, MDB_NEXT, &l->e)) {
+	err = store_cursor_get(c, &k, &v, MDB_LAST, &l->e);
+	if (err == LEDGER_OK && k.mv_size == 8)
+		last = get_u64_be(k.mv_data);
+	store_cursor_close(c);
+	c = NULL;
+	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
+		goto out;
+	/* Seq by seq, each read by its key: a cursor over the events would
+	 * share the transaction with millions of index writes, and LMDB may
+	 * end such a cursor early when it spills dirty pages. */
+	for (uint64_t seq = 1; seq <= last; seq++) {
+		put_u64_be(key, seq);
+		if ((err = store_get(txn, l->s, DB_EVENTS, key, 8, &v, &l->e)) != LEDGER_OK) {
+			if (err == LEDGER_ENOTFOUND)
+				err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu is missing "
+				              "(run annals verify)", (unsigned long long)seq);
+			break;
+		}
+		k.mv_data = key;
+		k.mv_size = 8;
 		arena_reset(&a);
 		Annals__Envelope *env = codec_envelope_decode(&a, v.mv_data, v.mv_size);
 		if (!env || k.mv_size != 8) {
@@ -94,10 +114,16 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 			              "(run annals verify)");
 			break;
 		}
-		uint64_t seq = get_u64_be(k.mv_data);
+		/* seq: the loop variable, the key of v */
 		hasher_sha256(&h, leaf, leaf_prefix, 1, v.mv_data, v.mv_size);
-		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK)
+		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK) {
+			/* An error inside is never the end of the events. */
+			if (err == LEDGER_ENOTFOUND)
+				err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: something it "
+				              "names is missing: %s (run annals verify)",
+				              (unsigned long long)seq, l->e.msg);
 			break;
+		}
 		if (heads_batch_add(&moved, &h, env->country, env->organization,
 		                    env->stream_version, seq) != 0) {
 			err = err_set(&l->e, LEDGER_ENOMEM, "out of memory");
@@ -105,11 +131,20 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		}
 		/* The heads map is versioned by the sizes that end transactions:
 		 * the envelopes that carry a heads root. */
-		if (env->heads_root.len && (err = reheads(l, txn, &moved, seq)) != LEDGER_OK)
+		if (env->heads_root.len && (err = reheads(l, txn, &moved, seq)) != LEDGER_OK) {
+			if (err == LEDGER_ENOTFOUND)
+				err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the heads map "
+				              "cannot be rebuilt: %s", (unsigned long long)seq,
+				              l->e.msg);
 			break;
+		}
 		out->events++;
 	}
-	if (err == LEDGER_ENOTFOUND)
+	if (err == LEDGER_OK && out->events != last)
+		err = err_set(&l->e, LEDGER_ECORRUPT, "rebuild indexed %llu of %llu "
+		              "events", (unsigned long long)out->events,
+		              (unsigned long long)last);
+	if (err == LEDGER_OK)
 		err = index_flush(ix, txn);
 out:
 	store_cursor_close(c);
@@ -165,5 +200,6 @@ ledger_err ledger_rebuild(ledger_rebuild_stats *out, ledger *l)
 		if ((err = store_grow(l->s, &l->e)) != LEDGER_OK)
 			return err;
 	}
-	return err;
+	return err_set(&l->e, LEDGER_ESTORE, "the map is still full after growing "
+	               "it 40 times");
 }

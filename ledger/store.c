@@ -205,18 +205,25 @@ static ledger_err store_set_map(store *s, uint64_t bytes, errbuf *e)
 
 ledger_err store_reserve(store *s, size_t margin, bool exact, errbuf *e)
 {
-	uint64_t map, used;
+	uint64_t map, used, before, unused;
 	ledger_err err;
 
-	/* Adopt a size another process set before comparing. */
+	/* Adopt a size another process set, but never shrink below what this
+	 * process already chose: after MDB_MAP_FULL the map was doubled and
+	 * the replay must keep it (mdb_env_set_mapsize(env, 0) alone would
+	 * fall back to the size in the last committed meta page). */
+	if ((err = store_env_sizes(s, &before, &unused, e)) != LEDGER_OK)
+		return err;
 	int rc = mdb_env_set_mapsize(s->env, 0);
 	if (rc)
 		return store_fail(e, rc, "cannot read the map size");
 	if ((err = store_env_sizes(s, &map, &used, e)) != LEDGER_OK)
 		return err;
-	if (map >= used + margin && !exact)
+	uint64_t want = exact ? used + margin :
+	                before > used + margin ? before : used + margin;
+	if (!exact && map >= want)
 		return LEDGER_OK;
-	return store_set_map(s, used + margin, e);
+	return store_set_map(s, want, e);
 }
 
 ledger_err store_grow(store *s, errbuf *e)
