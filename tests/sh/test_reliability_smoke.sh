@@ -38,7 +38,10 @@ kill_each() {
 	for mode in before after short; do
 		for ((n = 1; n <= total; n++)); do
 			rm -rf db && cp -a base db
-			( (cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM "$@") >/dev/null 2>&1 ) 2>/dev/null
+			# (A subshell that waits, so that bash reports the kill to
+			# /dev/null.)
+			(cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM "$@"
+			 exit $?) >/dev/null 2>&1
 			[ $? -eq 137 ] || { fail "$name: call $n ($mode) not killed"; continue; }
 			kills=$((kills + 1))
 			verifies db || { fail "$name: killed at call $n ($mode): $(head -c 300 "$T/verify.out")"; continue; }
