@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -259,11 +260,25 @@ ledger_err store_begin(MDB_txn **out, store *s, bool write, errbuf *e)
 	return LEDGER_OK;
 }
 
+/* LMDB reports a write cut short by a full disk as EIO: say which. */
+static bool store_disk_full(MDB_env *env)
+{
+	const char *path = NULL;
+	struct statvfs vfs;
+
+	return mdb_env_get_path(env, &path) == 0 && path &&
+	       statvfs(path, &vfs) == 0 &&
+	       (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_MAP_ALIGN_BYTES;
+}
+
 ledger_err store_commit(MDB_txn **txn, errbuf *e)
 {
+	MDB_env *env = mdb_txn_env(*txn);
 	int rc = mdb_txn_commit(*txn);
 
 	*txn = NULL;             /* LMDB frees the transaction either way */
+	if (rc == EIO && store_disk_full(env))
+		rc = ENOSPC;
 	return rc ? store_fail(e, rc, "cannot commit") : LEDGER_OK;
 }
 
