@@ -51,6 +51,16 @@ scenario() {
 		{ fail "$name: reference run: $(head -c 300 "$T/err")"; return; }
 	after=$(state ref)
 	total=$(head -n 1 "$T/count")
+	# LMDB's default sync (DESIGN §8): the data pages are synced before
+	# the meta page is written, and the meta page goes through its O_DSYNC
+	# descriptor, so a commit shows a sync call followed by a write.
+	if awk 'NR > 1 && ($2 == "fdatasync" || $2 == "fsync" || $2 == "msync") { s = NR }
+	        NR > 1 && s && NR > s && ($2 ~ /^pwrite/ || $2 == "write") { w = 1 }
+	        END { exit !(s && w) }' "$T/count"; then
+		pass
+	else
+		fail "$name: no sync call followed by the meta page write: $(tail -n +2 "$T/count" | awk '{ print $2 }' | uniq -c | tr '\n' ' ')"
+	fi
 	if [ "$before" = "$after" ] && [ "$name" != rebuild ]; then
 		fail "$name: the command changed nothing"
 	fi
