@@ -64,6 +64,14 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t proc_status_kb(const char *path, const char *key);
+
+uint64_t bench_wchar(void)
+{
+	/* /proc/PID/io reads "wchar: N", the same shape as a status line. */
+	return proc_status_kb("/proc/self/io", "wchar");
+}
+
 void lat_add(bench_lat *l, uint64_t ns)
 {
 	if (l->count == l->cap) {
@@ -139,7 +147,7 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* A value in kB of a /proc status line ("RssAnon:  1234 kB"); 0 if absent. */
+/* The number of a /proc status line ("RssAnon:  1234 kB": 1234); 0 if absent. */
 static uint64_t proc_status_kb(const char *path, const char *key)
 {
 	char line[256];
@@ -177,7 +185,51 @@ typedef struct machine {
 	double mem_gib;
 	char kernel[256];
 	bool sha_ni;
+	char load_start[64], load_end[64];  /* /proc/loadavg: other work on the machine */
+	double fsync_p50_us, fsync_p99_us;  /* 4 KiB pwrite + fdatasync in WORKDIR */
 } machine;
+
+static void loadavg(char *out, size_t n)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double a = 0, b = 0, c = 0;
+
+	if (f && fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+		snprintf(out, n, "%.2f %.2f %.2f", a, b, c);
+	else
+		snprintf(out, n, "?");
+	if (f)
+		fclose(f);
+}
+
+/* The price of one durable write on this disk: the floor under a durable
+ * commit (LMDB syncs twice per commit: data pages, then the meta page).
+ * It varies with the other writes on the machine, so it is probed again
+ * just before each set of single appends. */
+void bench_fsync_probe(double *p50_us, double *p99_us, const char *dir, int samples)
+{
+	char path[BENCH_PATH_BYTES + 16], page[4096];
+	bench_lat lat = { 0 };
+	int fd;
+
+	*p50_us = *p99_us = 0;
+	snprintf(path, sizeof path, "%s/fsync.probe", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
+		return;
+	memset(page, 'x', sizeof page);
+	for (int i = 0; i < samples; i++) {
+		uint64_t a = bench_now_ns();
+		if (pwrite(fd, page, sizeof page, (off_t)(i % 64) * 4096) != sizeof page ||
+		    fdatasync(fd) != 0)
+			break;
+		lat_add(&lat, bench_now_ns() - a);
+	}
+	close(fd);
+	unlink(path);
+	*p50_us = lat_pct_us(&lat, 50);
+	*p99_us = lat_pct_us(&lat, 99);
+	lat_free(&lat);
+}
 
 static void machine_get(machine *m)
 {
@@ -205,6 +257,7 @@ static void machine_get(machine *m)
 	m->mem_gib = (double)proc_status_kb("/proc/meminfo", "MemTotal") / (1024.0 * 1024.0);
 	if (uname(&u) == 0)
 		snprintf(m->kernel, sizeof m->kernel, "%s %s", u.sysname, u.release);
+	loadavg(m->load_start, sizeof m->load_start);
 }
 
 /* ---- the bulk import, in a child process ---- */
@@ -214,6 +267,7 @@ typedef struct import_result {
 	uint64_t appended;
 	uint64_t rss_anon_kb;           /* sampled peak of RssAnon */
 	uint64_t hwm_kb;                /* VmHWM: peak RSS, file pages included */
+	double wpe;                     /* bytes written per event */
 } import_result;
 
 static void report_refused(void *ctx, const char *message)
@@ -258,15 +312,17 @@ static int import_child(const char *fmt, const char *file, const char *dir)
 	if (fstat(fd, &fst) == 0)
 		ledger_set_map_margin(l, (size_t)fst.st_size * 16 + (256u << 20));
 	double t0 = bench_now_s();
+	uint64_t w0 = bench_wchar();
 	if ((e = ledger_import_fd(&st, l, fd, &o)) != LEDGER_OK)
 		fail(l, e, "import");
 	double s = bench_now_s() - t0;
+	uint64_t written = bench_wchar() - w0;
 	uint64_t anon = proc_status_kb("/proc/self/status", "RssAnon");
 	ledger_close(l);
 	close(fd);
-	printf("%.6f %llu %llu %llu\n", s, (unsigned long long)st.appended,
+	printf("%.6f %llu %llu %llu %llu\n", s, (unsigned long long)st.appended,
 	       (unsigned long long)proc_status_kb("/proc/self/status", "VmHWM"),
-	       (unsigned long long)anon);
+	       (unsigned long long)anon, (unsigned long long)written);
 	return 0;
 }
 
@@ -305,14 +361,16 @@ static void import_in_child(import_result *out, const char *fmt,
 	}
 	ssize_t n = read(fds[0], buf, sizeof buf - 1);
 	close(fds[0]);
-	unsigned long long appended = 0, hwm = 0, anon = 0;
+	unsigned long long appended = 0, hwm = 0, anon = 0, written = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n <= 0 ||
-	    sscanf(buf, "%lf %llu %llu %llu", &out->s, &appended, &hwm, &anon) != 4) {
+	    sscanf(buf, "%lf %llu %llu %llu %llu", &out->s, &appended, &hwm, &anon,
+	           &written) != 5) {
 		fprintf(stderr, "bench: the %s import failed\n", fmt);
 		exit(4);
 	}
 	out->appended = appended;
 	out->eps = (double)appended / out->s;
+	out->wpe = appended ? (double)written / (double)appended : 0;
 	if (hwm > out->hwm_kb)
 		out->hwm_kb = hwm;
 	if (anon > out->rss_anon_kb)
@@ -326,6 +384,8 @@ typedef struct annals_result {
 	double batch_eps;
 	double append_p50_us, append_p99_us;
 	size_t appends;
+	double batch_wpe, single_wpe;   /* bytes written per event */
+	double fsync_p50_us;            /* probed just before the single appends */
 	double verify_s, verify_eps, verify_mbps;
 	uint64_t verify_events, verify_bytes;
 	double sha256_mbps;
@@ -346,6 +406,7 @@ typedef struct annals_result {
 	double rebuild_s;
 	bool rebuild_equal;
 	ledger_stats stats;             /* after the bulk import */
+	ledger_stats stats_appended;    /* after the batch and single appends */
 	uint64_t record_bytes;          /* envelopes and bodies, summed */
 	bench_answer *uniform_ans, *hot_ans;
 } annals_result;
@@ -429,7 +490,8 @@ static void annals_proofs(annals_result *r, ledger *l, uint64_t n, bench_rng *rn
 	lat_free(&con);
 }
 
-static void annals_appends(annals_result *r, ledger *l, const bench_workload *w)
+static void annals_appends(annals_result *r, ledger *l, const bench_workload *w,
+                           const char *dir)
 {
 	const bench_records *rec = &w->extra_pb;
 	unsigned shown = 0;
@@ -438,7 +500,7 @@ static void annals_appends(annals_result *r, ledger *l, const bench_workload *w)
 	                         .report_ctx = &shown };
 	ledger_import_stats st;
 	bench_lat lat = { 0 };
-	uint64_t n = 0;
+	uint64_t n = 0, w0 = bench_wchar();
 	double t0 = bench_now_s();
 	ledger_err err;
 
@@ -451,6 +513,10 @@ static void annals_appends(annals_result *r, ledger *l, const bench_workload *w)
 		n += st.appended;
 	}
 	r->batch_eps = (double)n / (bench_now_s() - t0);
+	r->batch_wpe = n ? (double)(bench_wchar() - w0) / (double)n : 0;
+	double p99;
+	bench_fsync_probe(&r->fsync_p50_us, &p99, dir, 100);
+	w0 = bench_wchar();
 	for (size_t i = w->batch_events; i < w->batch_events + w->single_events; i++) {
 		uint64_t a = bench_now_ns();
 		err = ledger_import_mem(&st, l, rec->data + rec->off[i],
@@ -460,6 +526,7 @@ static void annals_appends(annals_result *r, ledger *l, const bench_workload *w)
 			fail(l, err, "single append");
 	}
 	r->appends = lat.count;
+	r->single_wpe = lat.count ? (double)(bench_wchar() - w0) / (double)lat.count : 0;
 	r->append_p50_us = lat_pct_us(&lat, 50);
 	r->append_p99_us = lat_pct_us(&lat, 99);
 	lat_free(&lat);
@@ -663,7 +730,10 @@ static void annals_run(annals_result *r, const bench_workload *w,
 
 	progress("annals: %zu appends in transactions of %u, %zu single appends",
 	         w->batch_events, BENCH_BATCH_RECORDS, w->single_events);
-	annals_appends(r, l, w);
+	annals_appends(r, l, w, dir);
+
+	if ((err = ledger_get_stats(&r->stats_appended, l)) != LEDGER_OK)
+		fail(l, err, "stats");
 
 	progress("annals: verify");
 	ledger_verify_stats vs;
@@ -700,18 +770,34 @@ static const char *mark(bool met)
 	return met ? "met" : "MISSED";
 }
 
+/* One row: annals, the SQLite equivalent and plain peers, then how many
+ * times better annals is than each (throughput: annals / peer; latency:
+ * peer / annals; 0 leaves the cell empty), then the target. */
 static void print_row(const char *figure, const char *annals, const char *eq,
-                      const char *plain, const char *target)
+                      const char *plain, double vs_eq, double vs_plain,
+                      const char *target)
 {
-	printf("%-34s %-20s %-20s %-20s %s\n", figure, annals, eq, plain, target);
+	char r1[16] = "", r2[16] = "";
+
+	if (vs_eq > 0)
+		snprintf(r1, sizeof r1, "%.2fx", vs_eq);
+	if (vs_plain > 0)
+		snprintf(r2, sizeof r2, "%.2fx", vs_plain);
+	printf("%-33s %-17s %-17s %-17s %-8s %-8s %s\n", figure, annals, eq, plain,
+	       r1, r2, target);
 }
 
-static void fmt_eps(char *out, size_t n, double eps, double ref)
+static double ratio(double a, double b)
 {
-	if (ref > 0)
-		snprintf(out, n, "%.0f (x%.2f)", eps, eps / ref);
-	else
+	return a > 0 && b > 0 ? a / b : 0;
+}
+
+static void fmt_eps(char *out, size_t n, double eps)
+{
+	if (eps > 0)
 		snprintf(out, n, "%.0f", eps);
+	else
+		snprintf(out, n, "-");
 }
 
 static void fmt_lat(char *out, size_t n, double p50, double p99, size_t count)
@@ -739,13 +825,17 @@ static void print_table(const run *x)
 	char c1[96], c2[96], c3[96], t[128];
 	double n = (double)w->events;
 	double disk_per = (double)a->stats.file_bytes / n;
-	double ratio = (double)a->stats.file_bytes / (double)a->record_bytes;
+	double disk_ratio = (double)a->stats.file_bytes / (double)a->record_bytes;
+	double st_target = w->events > 5000000 ? 20 : 10;
 
 	printf("\nannals benchmark: %llu events, seed %llu, %u countries x %u "
 	       "organizations\n", (unsigned long long)w->events,
 	       (unsigned long long)w->seed, BENCH_COUNTRIES, BENCH_ORGS);
 	printf("machine: %s, %ld cores%s, %.1f GiB, %s\n", x->m.cpu, x->m.cores,
 	       x->m.sha_ni ? " (SHA-NI)" : "", x->m.mem_gib, x->m.kernel);
+	printf("load average at start %s, at end %s; 4 KiB pwrite + fdatasync "
+	       "p50/p99 %.0f / %.0f us\n", x->m.load_start, x->m.load_end,
+	       x->m.fsync_p50_us, x->m.fsync_p99_us);
 	printf("software: %s, SQLite %s, %s\n", MDB_VERSION_STRING, sqlite3_libversion(),
 	       OpenSSL_version(OPENSSL_VERSION));
 	printf("workload: %.0f B/event protobuf, %.0f B/event NDJSON, %.0f B/event "
@@ -757,97 +847,122 @@ static void print_table(const run *x)
 	       100.0 * (double)w->retractions / n, (unsigned long long)w->pairs_used,
 	       w->hot_events[0], w->batch_events, w->single_events, w->gen_s);
 	printf("\n");
-	print_row("figure", "annals", "sqlite equivalent", "sqlite plain", "target");
-	print_row("------", "------", "-----------------", "------------", "------");
-	fmt_eps(c1, sizeof c1, a->pb.eps, 0);
-	fmt_eps(c2, sizeof c2, eq->import_eps, a->pb.eps);
-	fmt_eps(c3, sizeof c3, pl->import_eps, a->pb.eps);
-	snprintf(t, sizeof t, ">= 300000, x2 of equiv: %s",
-	         mark(a->pb.eps >= 300000 && x->sqlite && a->pb.eps >= 2 * eq->import_eps));
-	print_row("import pb, 1 txn (events/s)", c1, c2, c3, t);
-	fmt_eps(c1, sizeof c1, a->ndjson.eps, 0);
-	fmt_eps(c3, sizeof c3, pl->import_eps, a->ndjson.eps);
+	printf("%-33s %-17s %-17s %-17s %-8s %-8s %s\n", "figure", "annals",
+	       "sqlite equiv", "sqlite plain", "vs equiv", "vs plain", "target");
+	fmt_eps(c1, sizeof c1, a->pb.eps);
+	fmt_eps(c2, sizeof c2, eq->import_eps);
+	snprintf(t, sizeof t, ">= 300000 and 2x equiv: %s",
+	         mark(a->pb.eps >= 300000 && ratio(a->pb.eps, eq->import_eps) >= 2));
+	print_row("import pb, 1 txn (events/s)", c1, c2, "", ratio(a->pb.eps, eq->import_eps),
+	          0, t);
+	fmt_eps(c1, sizeof c1, a->ndjson.eps);
+	fmt_eps(c3, sizeof c3, pl->import_eps);
 	snprintf(t, sizeof t, ">= 150000: %s", mark(a->ndjson.eps >= 150000));
-	print_row("import ndjson, 1 txn (events/s)", c1, "-", c3, t);
-	fmt_eps(c1, sizeof c1, a->batch_eps, 0);
-	fmt_eps(c2, sizeof c2, eq->batch_eps, a->batch_eps);
-	fmt_eps(c3, sizeof c3, pl->batch_eps, a->batch_eps);
-	snprintf(t, sizeof t, "x1.5 of equiv: %s",
-	         mark(x->sqlite && a->batch_eps >= 1.5 * eq->batch_eps));
-	print_row("appends, txns of 1000 (events/s)", c1, c2, c3, t);
+	print_row("import ndjson, 1 txn (events/s)", c1, "", c3, 0,
+	          ratio(a->ndjson.eps, pl->import_eps), t);
+	fmt_eps(c1, sizeof c1, a->batch_eps);
+	fmt_eps(c2, sizeof c2, eq->batch_eps);
+	fmt_eps(c3, sizeof c3, pl->batch_eps);
+	snprintf(t, sizeof t, "1.5x equiv: %s",
+	         mark(ratio(a->batch_eps, eq->batch_eps) >= 1.5));
+	print_row("appends, txns of 1000 (events/s)", c1, c2, c3,
+	          ratio(a->batch_eps, eq->batch_eps), ratio(a->batch_eps, pl->batch_eps), t);
 	fmt_lat(c1, sizeof c1, a->append_p50_us, a->append_p99_us, a->appends);
 	fmt_lat(c2, sizeof c2, eq->append_p50_us, eq->append_p99_us, eq->appends);
 	fmt_lat(c3, sizeof c3, pl->append_p50_us, pl->append_p99_us, pl->appends);
 	snprintf(t, sizeof t, "p99 <= 1000: %s", mark(a->append_p99_us <= 1000));
-	print_row("single append p50/p99 (us)", c1, c2, c3, t);
-	snprintf(c1, sizeof c1, "%.0f MB/s", a->verify_mbps);
-	snprintf(c2, sizeof c2, "raw SHA-256 %.0f MB/s", a->sha256_mbps);
-	snprintf(t, sizeof t, "x0.7 of SHA-256: %s (x%.2f)",
-	         mark(a->verify_mbps >= 0.7 * a->sha256_mbps), a->verify_mbps / a->sha256_mbps);
-	print_row("verify (MB/s)", c1, c2, "", t);
+	print_row("single append p50/p99 (us)", c1, c2, c3,
+	          ratio(eq->append_p99_us, a->append_p99_us),
+	          ratio(pl->append_p99_us, a->append_p99_us), t);
+	snprintf(c1, sizeof c1, "%.0f", a->fsync_p50_us);
+	snprintf(c2, sizeof c2, "%.0f", eq->fsync_p50_us);
+	snprintf(c3, sizeof c3, "%.0f", pl->fsync_p50_us);
+	print_row("  fdatasync p50 just before (us)", c1, c2, c3, 0, 0, "");
+	snprintf(c1, sizeof c1, "%.0f/%.0f/%.0f", a->pb.wpe, a->batch_wpe, a->single_wpe);
+	snprintf(c2, sizeof c2, "%.0f/%.0f/%.0f", eq->import_wpe, eq->batch_wpe, eq->single_wpe);
+	snprintf(c3, sizeof c3, "%.0f/%.0f/%.0f", pl->import_wpe, pl->batch_wpe, pl->single_wpe);
+	print_row("written B/event, bulk/batch/1", c1, c2, c3, 0, 0, "");
+	snprintf(c1, sizeof c1, "%.0f", a->verify_mbps);
+	snprintf(c2, sizeof c2, "SHA-256: %.0f", a->sha256_mbps);
+	snprintf(t, sizeof t, "0.7x SHA-256: %s (%.2fx)",
+	         mark(a->verify_mbps >= 0.7 * a->sha256_mbps), ratio(a->verify_mbps, a->sha256_mbps));
+	print_row("verify (MB/s)", c1, c2, "", 0, 0, t);
 	snprintf(c1, sizeof c1, "%.0f", a->verify_eps);
-	print_row("verify (events/s)", c1, "", "", "");
-	double st_target = w->events > 5000000 ? 20 : 10;
+	print_row("verify (events/s)", c1, "", "", 0, 0, "");
 	fmt_lat(c1, sizeof c1, a->status_p50_us, a->status_p99_us, a->status_count);
 	fmt_lat(c2, sizeof c2, eq->status_p50_us, eq->status_p99_us, eq->status_count);
 	fmt_lat(c3, sizeof c3, pl->status_p50_us, pl->status_p99_us, pl->status_count);
-	snprintf(t, sizeof t, "p99 <= %.0f, < sqlite: %s", st_target,
+	snprintf(t, sizeof t, "p99 <= %.0f and < sqlite: %s", st_target,
 	         mark(a->status_p99_us <= st_target && x->sqlite &&
 	              a->status_p99_us < eq->status_p99_us &&
 	              a->status_p99_us < pl->status_p99_us));
-	print_row("status, uniform p50/p99 (us)", c1, c2, c3, t);
+	print_row("status, uniform p50/p99 (us)", c1, c2, c3,
+	          ratio(eq->status_p99_us, a->status_p99_us),
+	          ratio(pl->status_p99_us, a->status_p99_us), t);
 	fmt_lat(c1, sizeof c1, a->hot_p50_us, a->hot_p99_us, a->hot_count);
 	fmt_lat(c2, sizeof c2, eq->hot_p50_us, eq->hot_p99_us, eq->hot_count);
 	fmt_lat(c3, sizeof c3, pl->hot_p50_us, pl->hot_p99_us, pl->hot_count);
 	snprintf(t, sizeof t, "p99 <= 50: %s", mark(a->hot_p99_us <= 50));
-	print_row("status, hottest p50/p99 (us)", c1, c2, c3, t);
+	print_row("status, hottest p50/p99 (us)", c1, c2, c3,
+	          ratio(eq->hot_p99_us, a->hot_p99_us),
+	          ratio(pl->hot_p99_us, a->hot_p99_us), t);
 	snprintf(c1, sizeof c1, "%zu / %zu / %zu", a->status_count, eq->status_count,
 	         pl->status_count);
 	snprintf(c2, sizeof c2, "%zu / %zu / %zu", a->hot_count, eq->hot_count, pl->hot_count);
-	printf("  (queries measured, annals/equiv/plain: uniform %s, hottest %s)\n", c1, c2);
+	printf("  (queries timed, annals / equiv / plain: uniform %s, hottest %s)\n", c1, c2);
 	fmt_lat(c1, sizeof c1, a->inclusion_p50_us, a->inclusion_p99_us, 1);
-	snprintf(t, sizeof t, "p99 <= 50 (at 10M): %s", mark(a->inclusion_p99_us <= 50));
-	print_row("inclusion proof p50/p99 (us)", c1, "", "", t);
+	snprintf(t, sizeof t, "p99 <= 50 at 10M: %s", mark(a->inclusion_p99_us <= 50));
+	print_row("inclusion proof p50/p99 (us)", c1, "", "", 0, 0, t);
 	fmt_lat(c1, sizeof c1, a->consistency_p50_us, a->consistency_p99_us, 1);
-	snprintf(t, sizeof t, "p99 <= 50 (at 10M): %s", mark(a->consistency_p99_us <= 50));
-	print_row("consistency proof p50/p99 (us)", c1, "", "", t);
+	snprintf(t, sizeof t, "p99 <= 50 at 10M: %s", mark(a->consistency_p99_us <= 50));
+	print_row("consistency proof p50/p99 (us)", c1, "", "", 0, 0, t);
 	fmt_lat(c1, sizeof c1, a->prove_p50_us, a->prove_p99_us, a->prove_count);
 	snprintf(c2, sizeof c2, "bundle %.0f B", a->prove_bundle_bytes);
-	print_row("status --prove, uniform p50/p99 (us)", c1, c2, "", "");
+	print_row("status --prove, uniform (us)", c1, c2, "", 0, 0, "");
 	fmt_lat(c1, sizeof c1, a->check_p50_us, a->check_p99_us, a->prove_count);
-	print_row("check, uniform p50/p99 (us)", c1, "", "", "");
+	print_row("check, uniform p50/p99 (us)", c1, "", "", 0, 0, "");
 	snprintf(c1, sizeof c1, "%.1f / %.1f", a->prove_hot_ms, a->check_hot_ms);
 	snprintf(c2, sizeof c2, "bundle %.1f MB", a->prove_hot_bundle_bytes / 1e6);
-	print_row("prove / check, hottest (ms)", c1, c2, "", "");
+	print_row("prove / check, hottest (ms)", c1, c2, "", 0, 0, "");
 	snprintf(c1, sizeof c1, "%.2f", a->export_s);
-	snprintf(c2, sizeof c2, "%.1f MB, %llu rels", a->export_bytes / 1e6,
-	         (unsigned long long)a->export_relationships);
+	snprintf(c2, sizeof c2, "%.1f MB", a->export_bytes / 1e6);
 	snprintf(t, sizeof t, "<= 2 at 1M: %s", mark(a->export_s <= 2));
-	print_row("snapshot export, JSON (s)", c1, c2, "", t);
-	snprintf(c1, sizeof c1, "%.1f%s", a->rebuild_s, a->rebuild_equal ? "" : " (NOT EQUAL)");
-	print_row("rebuild (s)", c1, "", "", "");
+	print_row("snapshot export, JSON (s)", c1, c2, "", 0, 0, t);
+	snprintf(c1, sizeof c1, "%.1f%s", a->rebuild_s, a->rebuild_equal ? "" : " NOT EQUAL");
+	print_row("rebuild (s)", c1, "", "", 0, 0, "");
 	snprintf(c1, sizeof c1, "%.0f", disk_per);
 	snprintf(c2, sizeof c2, "%.0f", (double)eq->file_bytes / n);
 	snprintf(c3, sizeof c3, "%.0f", (double)pl->file_bytes / n);
-	print_row("disk bytes/event", c1, c2, c3, "");
-	snprintf(c1, sizeof c1, "%.2f", ratio);
-	snprintf(t, sizeof t, "<= 2.0: %s", mark(ratio <= 2.0));
-	print_row("disk ratio (file / records)", c1, "", "", t);
-	snprintf(c1, sizeof c1, "%.0f / %.0f MiB", a->pb.rss_anon_kb / 1024.0,
+	print_row("disk bytes/event", c1, c2, c3, ratio((double)eq->file_bytes / n, disk_per),
+	          ratio((double)pl->file_bytes / n, disk_per), "");
+	snprintf(c1, sizeof c1, "%.2f", disk_ratio);
+	snprintf(t, sizeof t, "<= 2.0: %s", mark(disk_ratio <= 2.0));
+	print_row("disk ratio (file / records)", c1, "", "", 0, 0, t);
+	snprintf(c1, sizeof c1, "%.0f / %.0f", a->pb.rss_anon_kb / 1024.0,
 	         a->pb.hwm_kb / 1024.0);
-	snprintf(c3, sizeof c3, "ndjson %.0f / %.0f", a->ndjson.rss_anon_kb / 1024.0,
+	snprintf(c2, sizeof c2, "ndjson %.0f / %.0f", a->ndjson.rss_anon_kb / 1024.0,
 	         a->ndjson.hwm_kb / 1024.0);
-	snprintf(t, sizeof t, "RssAnon <= 768 (at 10M): %s",
+	snprintf(t, sizeof t, "RssAnon <= 768 at 10M: %s",
 	         mark(a->pb.rss_anon_kb / 1024.0 <= 768));
-	print_row("import RssAnon / peak RSS", c1, "", c3, t);
-	printf("\nlmdb databases after the bulk import (entries, MiB, bytes/event):\n");
+	print_row("import RssAnon / peak RSS (MiB)", c1, c2, "", 0, 0, t);
+
+	double appended = (double)(w->batch_events + w->single_events);
+	printf("\nlmdb databases after the bulk import, and growth per event of "
+	       "the %.0f appended after it in small transactions:\n", appended);
+	printf("  %-12s %12s %10s %8s %10s %10s\n", "database", "entries", "MiB",
+	       "B/event", "+entries", "+B/event");
 	for (size_t i = 0; i < a->stats.dbs_count; i++) {
-		const ledger_db_stats *d = &a->stats.dbs[i];
-		if (!d->entries && !d->bytes)
+		const ledger_db_stats *d = &a->stats.dbs[i], *e = d;
+		for (size_t j = 0; j < a->stats_appended.dbs_count; j++)
+			if (!strcmp(a->stats_appended.dbs[j].name, d->name))
+				e = &a->stats_appended.dbs[j];
+		if (!d->entries && !d->bytes && !e->entries)
 			continue;
-		printf("  %-12s %12llu %10.1f %8.1f\n", d->name,
+		printf("  %-12s %12llu %10.1f %8.1f %10.2f %10.0f\n", d->name,
 		       (unsigned long long)d->entries, d->bytes / 1048576.0,
-		       (double)d->bytes / n);
+		       (double)d->bytes / n,
+		       ((double)e->entries - (double)d->entries) / appended,
+		       ((double)e->bytes - (double)d->bytes) / appended);
 	}
 	printf("  data.mdb %.1f MiB, %.1f MiB in use; records %.1f MiB\n",
 	       a->stats.file_bytes / 1048576.0, a->stats.used_bytes / 1048576.0,
@@ -916,6 +1031,22 @@ static void print_bench(const run *x)
 	bench_line("import_peak_rss_mb", a->pb.hwm_kb / 1024.0, "MiB");
 	bench_line("import_ndjson_rss_anon_mb", a->ndjson.rss_anon_kb / 1024.0, "MiB");
 	bench_line("sha256_records", (double)a->sha256_records, "records");
+	bench_line("fsync_p50_us", x->m.fsync_p50_us, "us");
+	bench_line("fsync_p99_us", x->m.fsync_p99_us, "us");
+	bench_line("fsync_before_appends_p50_us", a->fsync_p50_us, "us");
+	bench_line("import_written_bytes_per_event", a->pb.wpe, "B");
+	bench_line("batch_written_bytes_per_event", a->batch_wpe, "B");
+	bench_line("append_written_bytes_per_event", a->single_wpe, "B");
+	bench_line("sqlite_batch_written_bytes_per_event", eq->batch_wpe, "B");
+	bench_line("sqlite_append_written_bytes_per_event", eq->single_wpe, "B");
+}
+
+/* The work directory, removed at exit also when a step fails. */
+static char work_dir[BENCH_PATH_BYTES];
+
+static void work_dir_remove(void)
+{
+	rm_rf(work_dir);
 }
 
 int main(int argc, char **argv)
@@ -940,7 +1071,7 @@ int main(int argc, char **argv)
 	static bench_workload w;
 	static annals_result a;
 	static run x;
-	char dir[BENCH_PATH_BYTES];
+	char *dir = work_dir;
 	const char *base = argc == 2 ? argv[1] : getenv("TMPDIR");
 	uint64_t n = env_u64("BENCH_EVENTS", 1000000);
 	size_t batch = env_u64("BENCH_BATCH_EVENTS", 100000);
@@ -953,23 +1084,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	batch = batch / BENCH_BATCH_RECORDS * BENCH_BATCH_RECORDS;
-	snprintf(dir, sizeof dir, "%s/annals-bench.XXXXXX", base && *base ? base : "/tmp");
+	snprintf(dir, sizeof work_dir, "%s/annals-bench.XXXXXX", base && *base ? base : "/tmp");
 	mkdir(base && *base ? base : "/tmp", 0755);
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "bench: cannot make a directory in %s: %s\n",
 		        base && *base ? base : "/tmp", strerror(errno));
 		return 4;
 	}
+	atexit(work_dir_remove);
 	x.w = &w;
 	x.a = &a;
 	x.sqlite = env_u64("BENCH_SKIP_SQLITE", 0) == 0;
 	machine_get(&x.m);
+	bench_fsync_probe(&x.m.fsync_p50_us, &x.m.fsync_p99_us, dir, 300);
 	progress("workload: %llu events into %s", (unsigned long long)n, dir);
 	if (bench_generate(&w, dir, n, batch, single, BENCH_UNIFORM, BENCH_HOT_ANNALS,
-	                   env_u64("BENCH_SEED", 1)) != 0) {
-		rm_rf(dir);
+	                   env_u64("BENCH_SEED", 1)) != 0)
 		return 4;
-	}
 	annals_run(&a, &w, dir, budget);
 	if (x.sqlite) {
 		peer_limits lim = { BENCH_UNIFORM, BENCH_HOT_SQLITE, budget };
@@ -981,9 +1112,9 @@ int main(int argc, char **argv)
 		                 a.hot_ans, BENCH_ANSWERS);
 	}
 	x.total_s = bench_now_s() - run_started;
+	loadavg(x.m.load_end, sizeof x.m.load_end);
 	print_table(&x);
 	print_bench(&x);
-	rm_rf(dir);
 	free(a.uniform_ans);
 	free(a.hot_ans);
 	bench_workload_free(&w);

@@ -51,6 +51,10 @@ static inline uint64_t rng_below(bench_rng *r, uint64_t n)
 /* ---- clocks and latencies ---- */
 
 double bench_now_s(void);          /* CLOCK_MONOTONIC, seconds */
+uint64_t bench_wchar(void);        /* bytes this process passed to write(2) */
+/* p50 and p99 in µs of `samples` 4 KiB pwrite + fdatasync in dir: the
+ * floor under a durable commit at that moment. */
+void bench_fsync_probe(double *p50_us, double *p99_us, const char *dir, int samples);
 uint64_t bench_now_ns(void);
 
 typedef struct bench_lat {
@@ -147,6 +151,9 @@ typedef struct peer_result {
 	double hot_p50_us, hot_p99_us;
 	size_t hot_count;
 	uint64_t file_bytes;            /* database (and WAL) bytes after the import */
+	/* Bytes handed to write(2) per event (/proc/self/io wchar). */
+	double import_wpe, batch_wpe, single_wpe;
+	double fsync_p50_us;            /* probed just before the single appends */
 	uint64_t checked, mismatches;   /* statuses compared with annals */
 	char mismatch[256];             /* the first one */
 } peer_result;

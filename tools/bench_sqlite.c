@@ -785,22 +785,25 @@ static void peer_bulk(peer *p, const bench_workload *w, peer_result *out)
 		}
 	}
 	double t0 = bench_now_s();
+	uint64_t w0 = bench_wchar();
 	peer_begin(p);
 	uint64_t n = map ? peer_feed(p, -1, map, (size_t)st.st_size)
 	                 : peer_feed(p, fd, NULL, 0);
 	peer_commit(p);
 	out->import_s = bench_now_s() - t0;
 	out->import_eps = (double)n / out->import_s;
+	out->import_wpe = (double)(bench_wchar() - w0) / (double)n;
 	if (map)
 		munmap(map, (size_t)st.st_size);
 	close(fd);
 }
 
-static void peer_appends(peer *p, const bench_workload *w, peer_result *out)
+static void peer_appends(peer *p, const bench_workload *w, const char *dir,
+                         peer_result *out)
 {
 	const bench_records *r = p->kind == PEER_PLAIN ? &w->extra_ndjson : &w->extra_pb;
 	bench_lat lat = { 0 };
-	uint64_t n = 0;
+	uint64_t n = 0, w0 = bench_wchar();
 	double t0 = bench_now_s();
 
 	for (size_t i = 0; i < w->batch_events; i += BENCH_BATCH_RECORDS) {
@@ -811,6 +814,10 @@ static void peer_appends(peer *p, const bench_workload *w, peer_result *out)
 		peer_commit(p);
 	}
 	out->batch_eps = (double)n / (bench_now_s() - t0);
+	out->batch_wpe = n ? (double)(bench_wchar() - w0) / (double)n : 0;
+	double p99;
+	bench_fsync_probe(&out->fsync_p50_us, &p99, dir, 100);
+	w0 = bench_wchar();
 	for (size_t i = w->batch_events; i < w->batch_events + w->single_events; i++) {
 		uint64_t a = bench_now_ns();
 		peer_begin(p);
@@ -819,6 +826,7 @@ static void peer_appends(peer *p, const bench_workload *w, peer_result *out)
 		lat_add(&lat, bench_now_ns() - a);
 	}
 	out->appends = lat.count;
+	out->single_wpe = lat.count ? (double)(bench_wchar() - w0) / (double)lat.count : 0;
 	out->append_p50_us = lat_pct_us(&lat, 50);
 	out->append_p99_us = lat_pct_us(&lat, 99);
 	lat_free(&lat);
@@ -855,7 +863,7 @@ int bench_sqlite_run(peer_result *out, peer_kind kind, const bench_workload *w,
 	out->hot_p99_us = lat_pct_us(&lat, 99);
 	lat_free(&lat);
 
-	peer_appends(&p, w, out);
+	peer_appends(&p, w, dir, out);
 	peer_close(&p);
 	unlink(path);
 	unlink(side);
