@@ -206,25 +206,21 @@ static ledger_err store_set_map(store *s, uint64_t bytes, errbuf *e)
 
 ledger_err store_reserve(store *s, size_t margin, bool exact, errbuf *e)
 {
-	uint64_t map, used, before, unused;
+	uint64_t map, used;
 	ledger_err err;
 
-	/* Adopt a size another process set, but never shrink below what this
-	 * process already chose: after MDB_MAP_FULL the map was doubled and
-	 * the replay must keep it (mdb_env_set_mapsize(env, 0) alone would
-	 * fall back to the size in the last committed meta page). */
-	if ((err = store_env_sizes(s, &before, &unused, e)) != LEDGER_OK)
-		return err;
-	int rc = mdb_env_set_mapsize(s->env, 0);
-	if (rc)
-		return store_fail(e, rc, "cannot read the map size");
+	/* The in-process size only: a size another process set is adopted by
+	 * store_begin on MDB_MAP_RESIZED, and remapping on every write (what
+	 * mdb_env_set_mapsize(env, 0) does) would cost more than the write.
+	 * Never shrink below what this process chose: after MDB_MAP_FULL the
+	 * map was doubled and the replay must keep it. */
 	if ((err = store_env_sizes(s, &map, &used, e)) != LEDGER_OK)
 		return err;
-	uint64_t want = exact ? used + margin :
-	                before > used + margin ? before : used + margin;
-	if (!exact && map >= want)
+	if (exact)
+		return store_set_map(s, used + margin, e);
+	if (map >= used + margin)
 		return LEDGER_OK;
-	return store_set_map(s, want, e);
+	return store_set_map(s, used + margin, e);
 }
 
 ledger_err store_grow(store *s, errbuf *e)
