@@ -66,7 +66,9 @@ while read -r file line field bug; do
 	cases=$((cases + 1))
 	known_begin "${bug#known:}"
 	refuse "$file" "$line" "$field" "$file" import --format "$fmt" "$file"
-	refuse "$file from stdin" "$line" "$field" "-" import --format "$fmt" - <"$file"
+	# (test_valgrind.sh sets REL_BAD_STDIN=0: the same code, twice as slow.)
+	[ "${REL_BAD_STDIN:-1}" = 0 ] ||
+		refuse "$file from stdin" "$line" "$field" "-" import --format "$fmt" - <"$file"
 	known_end
 done <"$BAD/EXPECTED"
 listed=$cases
