@@ -12,6 +12,10 @@ fi
 command -v jq >/dev/null || { echo "$NAME: jq is required" >&2; exit 2; }
 REL_BUILD=${REL_BUILD:-$(dirname "$ANNALS")/reliability}
 SHIM=$REL_BUILD/killshim.so
+# An annals built with ASan (make sanitize) wants its runtime first among
+# the preloaded libraries: preload it before the shim. Use $SHIM_PRELOAD
+# as LD_PRELOAD.
+SHIM_PRELOAD=$(ldd "$ANNALS" 2>/dev/null | awk '/libasan/ { printf "%s ", $3 }')$SHIM
 TAMPER=$REL_BUILD/tamper
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/annals-$NAME-XXXXXX") || exit 2

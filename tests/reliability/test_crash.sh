@@ -47,7 +47,7 @@ scenario() {
 	rm -rf db ref && cp -a base ref
 	(cd ref && eval "$setup") >/dev/null 2>&1 || { fail "$name: setup"; return; }
 	before=$(state ref)
-	(cd ref && ANNALS_KILL_COUNT=$T/count LD_PRELOAD=$SHIM eval "$cmd") >/dev/null 2>"$T/err" ||
+	(cd ref && ANNALS_KILL_COUNT=$T/count LD_PRELOAD="$SHIM_PRELOAD" eval "$cmd") >/dev/null 2>"$T/err" ||
 		{ fail "$name: reference run: $(head -c 300 "$T/err")"; return; }
 	after=$(state ref)
 	total=$(head -n 1 "$T/count")
@@ -69,7 +69,7 @@ scenario() {
 		for ((n = 1; n <= total; n++)); do
 			rm -rf db && cp -a base db
 			(cd db && eval "$setup") >/dev/null 2>&1
-			( (cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
+			( (cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD="$SHIM_PRELOAD" \
 				eval "$cmd") >/dev/null 2>&1 ) 2>/dev/null
 			code=$?
 			if [ "$code" -ne 137 ]; then
@@ -124,7 +124,7 @@ scenario rebuild ':' "\"$A\" -d . rebuild"
 # init: killed anywhere, the directory either holds no ledger (init can be
 # run again) or a ledger that verifies.
 total=0
-ANNALS_KILL_COUNT=$T/count LD_PRELOAD=$SHIM "$ANNALS" -d init-ref init >/dev/null 2>&1
+ANNALS_KILL_COUNT=$T/count LD_PRELOAD="$SHIM_PRELOAD" "$ANNALS" -d init-ref init >/dev/null 2>&1
 total=$(head -n 1 "$T/count")
 inits=0
 known_begin init-not-atomic
@@ -132,7 +132,7 @@ for mode in before after short; do
 	bad=""
 	for ((n = 1; n <= total; n++)); do
 		rm -rf init.db
-		( ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM \
+		( ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD="$SHIM_PRELOAD" \
 			"$ANNALS" -d init.db init; exit $? ) >/dev/null 2>&1
 		code=$?
 		[ "$code" -eq 137 ] || { fail "init: call $n/$total ($mode): exit $code, not killed"; continue; }

@@ -31,7 +31,7 @@ kill_each() {
 	shift
 	rm -rf db && cp -a base db
 	before=$(state db)
-	(cd db && ANNALS_KILL_COUNT="$T/count" LD_PRELOAD=$SHIM "$@") >/dev/null 2>&1 ||
+	(cd db && ANNALS_KILL_COUNT="$T/count" LD_PRELOAD="$SHIM_PRELOAD" "$@") >/dev/null 2>&1 ||
 		{ fail "$name: reference run"; return; }
 	after=$(state db)
 	total=$(head -n 1 "$T/count")
@@ -40,7 +40,7 @@ kill_each() {
 			rm -rf db && cp -a base db
 			# (A subshell that waits, so that bash reports the kill to
 			# /dev/null.)
-			(cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD=$SHIM "$@"
+			(cd db && ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD="$SHIM_PRELOAD" "$@"
 			 exit $?) >/dev/null 2>&1
 			[ $? -eq 137 ] || { fail "$name: call $n ($mode) not killed"; continue; }
 			kills=$((kills + 1))
