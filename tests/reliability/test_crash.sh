@@ -8,7 +8,7 @@
 #     every N from 1 to the number of calls the command makes, before the
 #     call, after it, and after writing half of it; for imports (small,
 #     large, from a pipe, with map growth), add, retract, redact, checkpoint,
-#     rebuild and init.
+#     rebuild, init and backup.
 #  2. Random-time kills (timeout -s KILL after a seeded random delay) of a
 #     large import, REL_RANDOM_KILLS times (default 60).
 #  3. A writer appending single events with `annals add` in a loop, killed
@@ -151,6 +151,47 @@ done
 known_end
 kills=$((kills + inits))
 printf '  %-16s %3d calls, %3d kills\n' init "$total" "$inits"
+
+# backup: killed anywhere, the target is absent or empty, or a complete copy
+# (it verifies, holds the source's events and its signing key). Whatever a
+# killed backup leaves, verify must answer with an exit code, not a signal.
+rm -rf ref bk-ref && cp -a base ref
+ANNALS_KILL_COUNT=$T/count LD_PRELOAD="$SHIM_PRELOAD" "$ANNALS" -d ref backup "$T/bk-ref" >/dev/null 2>&1 ||
+	fail "backup: reference run"
+total=$(head -n 1 "$T/count")
+want=$(state ref)
+backups=0 partial="" crashed=""
+for mode in before after short; do
+	for ((n = 1; n <= total; n++)); do
+		rm -rf bk
+		( ANNALS_KILL_AT=$n ANNALS_KILL_WHEN=$mode LD_PRELOAD="$SHIM_PRELOAD" \
+			"$ANNALS" -d ref backup "$T/bk"; exit $? ) >/dev/null 2>&1
+		code=$?
+		[ "$code" -eq 137 ] || { fail "backup: call $n/$total ($mode): exit $code, not killed"; continue; }
+		backups=$((backups + 1))
+		[ -n "$(ls -A bk 2>/dev/null)" ] || { pass; continue; }
+		( "$ANNALS" -d bk verify; exit $? ) >/dev/null 2>&1
+		code=$?
+		if [ "$code" -ge 128 ]; then
+			crashed="$crashed $n/$mode"
+		elif [ "$code" -eq 0 ] && cmp -s ref/signing.key bk/signing.key &&
+			[ "$(state bk)" = "$want" ]; then
+			pass
+		else
+			partial="$partial $n/$mode(verify $code)"
+		fi
+	done
+done
+known_begin backup-not-atomic
+[ -z "$partial" ] && pass ||
+	fail "backup killed at calls$partial of $total: the target holds an incomplete copy (no rename into place)"
+known_end
+known_begin truncated-file-sigbus
+[ -z "$crashed" ] && pass ||
+	fail "verify of a backup killed at calls$crashed of $total dies of a signal (a data.mdb shorter than its pages)"
+known_end
+kills=$((kills + backups))
+printf '  %-16s %3d calls, %3d kills\n' backup "$total" "$backups"
 
 # ---- random-time kills of a large import ----
 

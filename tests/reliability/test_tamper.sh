@@ -8,7 +8,8 @@
 # byte may leave a record decodable but different, or not decodable: the
 # mask is random, so both happen. Also: a truncated log (the last events
 # deleted, alone or with their bodies, ids and Merkle nodes), a rolled-back
-# copy checked against a newer checkpoint, and reordered pairs of events.
+# copy checked against a newer checkpoint, reordered pairs of events, and
+# a data.mdb cut short.
 #
 # REL_TAMPER_CASES (default 100) flips per kind of record; the seeds are
 # fixed, so every run makes the same changes. Prints the counts; exits 1 on
@@ -140,6 +141,36 @@ run -d old verify --checkpoint "$T/cp-newer.note" --vkey "$T/vkey"
 if [ "$rc" -eq 1 ]; then detected=$((detected + 1)); pass; else
 	fail "a rolled-back copy against a newer checkpoint: exit $rc, want 1: $(head -c 300 "$T/err")"; fi
 N=$(events base)
+
+# ---- a truncated data.mdb ----
+
+# A file cut short (a bad copy, a full disk outside LMDB) is corrupt storage:
+# every command must answer with an exit code and a message, never die of
+# SIGBUS reading a page past the end of the file.
+echo "$NAME: data.mdb cut short"
+size=$(stat -c %s base/data.mdb)
+cuts=0 signals=""
+for cut in 4096 8192 16384 $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
+	cut=$(( cut / 4096 * 4096 ))
+	rm -rf db && cp -a base db && truncate -s "$cut" db/data.mdb
+	for cmd in verify "log --json" "status KZ taliban" "show 5" dump; do
+		# shellcheck disable=SC2086
+		( "$ANNALS" -d db $cmd; exit $? ) >/dev/null 2>"$T/err"
+		code=$?
+		cuts=$((cuts + 1))
+		if [ "$code" -ge 128 ]; then
+			signals="$signals $cmd@$cut"
+		elif [ "$cmd" = verify ] && [ "$code" -eq 0 ]; then
+			fail "verify of data.mdb cut to $cut of $size bytes exits 0"
+		else
+			pass
+		fi
+	done
+done
+known_begin truncated-file-sigbus
+[ -z "$signals" ] && pass || fail "commands died of a signal on a data.mdb cut short:$signals"
+known_end
+printf '  %d commands on data.mdb cut to 6 sizes\n' "$cuts"
 
 # ---- reordered pairs ----
 
