@@ -150,7 +150,7 @@ N=$(events base)
 echo "$NAME: data.mdb cut short"
 size=$(stat -c %s base/data.mdb)
 cuts=0 signals=""
-for cut in 4096 8192 16384 $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
+for cut in 0 4096 8192 16384 $((size / 4)) $((size / 2)) $((size * 3 / 4)); do
 	cut=$(( cut / 4096 * 4096 ))
 	rm -rf db && cp -a base db && truncate -s "$cut" db/data.mdb
 	for cmd in verify "log --json" "status KZ taliban" "show 5" dump; do
@@ -170,7 +170,7 @@ done
 known_begin truncated-file-sigbus
 [ -z "$signals" ] && pass || fail "commands died of a signal on a data.mdb cut short:$signals"
 known_end
-printf '  %d commands on data.mdb cut to 6 sizes\n' "$cuts"
+printf '  %d commands on data.mdb cut to 7 sizes\n' "$cuts"
 
 # ---- reordered pairs ----
 
