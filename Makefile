@@ -139,9 +139,9 @@ check-fuzz-regressions: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 check-reliability: $(BUILD)/annals $(REL_BINS) check-fuzz-regressions | $(DEPS_STAMP)
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang \
 	    SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
-	@set -e; for t in $(sort $(wildcard tests/reliability/test_*.sh)); do \
+	@rc=0; for t in $(sort $(wildcard tests/reliability/test_*.sh)); do \
 	    ANNALS=$(CURDIR)/$(BUILD)/annals REL_BUILD=$(CURDIR)/$(BUILD)/reliability \
-	    FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) bash $$t || exit 1; done
+	    FUZZ_BUILD=$(CURDIR)/$(FUZZ_BUILD) bash $$t || rc=1; done; exit $$rc
 
 # libFuzzer with ASan and UBSan: the library is built with clang in
 # $(FUZZ_BUILD); each target runs FUZZ_SECONDS on its seed corpus (a copy

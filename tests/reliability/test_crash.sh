@@ -10,7 +10,8 @@
 #     large, from a pipe, with map growth), add, retract, redact, checkpoint,
 #     rebuild, init and backup.
 #  2. Random-time kills (timeout -s KILL after a seeded random delay) of a
-#     large import, REL_RANDOM_KILLS times (default 60).
+#     large import, until REL_RANDOM_KILLS (default 60) were killed before
+#     the import ended.
 #  3. A writer appending single events with `annals add` in a loop, killed
 #     at random REL_ADD_ROUNDS times (default 20): every add that reported
 #     "appended seq N" and exited 0 is present at seq N.
@@ -203,13 +204,21 @@ start=$(date +%s%N)
 "$ANNALS" -d ref import huge.ndjson >/dev/null || fail "huge import reference"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 after=$(state ref)
-nb=0 na=0 rk=0
-for ((i = 1; i <= RANDOM_KILLS; i++)); do
+# Runs go on until RANDOM_KILLS of them were killed before the import
+# ended (at most three times as many runs): an import's time varies with
+# the machine's load, so some delays land after it. Delays are spread over
+# the reference import's time; one run in ten waits a little longer.
+nb=0 na=0 rk=0 runs=0
+while [ "$rk" -lt "$RANDOM_KILLS" ] && [ "$runs" -lt $((3 * RANDOM_KILLS)) ]; do
+	runs=$((runs + 1))
 	rm -rf db && cp -a base db
-	# Delays spread over the import's duration and a little past it.
-	delay_ms=$(( RANDOM % (ms + ms / 4 + 1) ))
+	if [ $((runs % 10)) -eq 0 ]; then
+		delay_ms=$(( ms + RANDOM % (ms / 4 + 1) ))
+	else
+		delay_ms=$(( RANDOM % (ms + 1) ))
+	fi
 	delay=$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))
-	if [ $((i % 3)) -eq 0 ]; then   # from a pipe: spooled first
+	if [ $((runs % 3)) -eq 0 ]; then   # from a pipe: spooled first
 		cat huge.ndjson | timeout --foreground -s KILL "$delay" "$ANNALS" -d db import - >/dev/null 2>&1
 		code=${PIPESTATUS[1]}
 	else
@@ -218,19 +227,19 @@ for ((i = 1; i <= RANDOM_KILLS; i++)); do
 	fi
 	[ "$code" -eq 137 ] && rk=$((rk + 1))
 	if ! verifies db; then
-		fail "random kill $i after ${delay}s: verify: $(head -c 400 "$T/verify.out")"
+		fail "random kill $runs after ${delay}s: verify: $(head -c 400 "$T/verify.out")"
 		continue
 	fi
 	got=$(state db)
 	if [ "$got" = "$before" ]; then nb=$((nb + 1)); pass
 	elif [ "$got" = "$after" ]; then na=$((na + 1)); pass
-	else fail "random kill $i after ${delay}s: neither before nor after ($(events db) events)"
+	else fail "random kill $runs after ${delay}s: neither before nor after ($(events db) events)"
 	fi
 done
 kills=$((kills + rk)); kills_before=$((kills_before + nb)); kills_after=$((kills_after + na))
 printf '  import of 20000 events (%d ms): %d runs, %d killed; %d as before, %d as after\n' \
-	"$ms" "$RANDOM_KILLS" "$rk" "$nb" "$na"
-[ "$rk" -ge 50 ] || [ "$RANDOM_KILLS" -lt 50 ] || fail "only $rk of $RANDOM_KILLS imports were killed before they ended"
+	"$ms" "$runs" "$rk" "$nb" "$na"
+same "$rk" "$RANDOM_KILLS" "imports killed before they ended"
 
 # ---- a writer appending single events, killed at random ----
 
