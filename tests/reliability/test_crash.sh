@@ -276,5 +276,5 @@ kills=$((kills + add_kills))
 printf '  %d adds reported success, %d lost; %d writers killed\n' "$adds_ok" "$lost" "$add_kills"
 [ "$adds_ok" -gt 0 ] || [ "$ADD_ROUNDS" -eq 0 ] || fail "no add succeeded: the rounds are too short"
 
-echo "$NAME: $kills kills survived ($kills_before left the ledger as before, $kills_after as after, the rest in init or single adds)"
+echo "$NAME: $kills kills survived ($kills_before left the ledger as before, $kills_after as after, the rest in init, backup or single adds)"
 rel_summary
