@@ -153,6 +153,22 @@ ledger_err store_open(store **out, const char *dir, unsigned flags,
 		err = store_fail(e, rc, "cannot clear stale readers");
 		goto fail;
 	}
+	/* A data.mdb shorter than the pages its meta page names would make
+	 * LMDB read past the end of the mapped file (SIGBUS): refuse it. */
+	if (!create) {
+		uint64_t map, used;
+		char path[4096];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/data.mdb", dir);
+		if ((err = store_env_sizes(s, &map, &used, e)) != LEDGER_OK)
+			goto fail;
+		if (stat(path, &st) != 0 || (uint64_t)st.st_size < used) {
+			err = err_set(e, LEDGER_ECORRUPT, "'%s' is cut short: %lld bytes, "
+			              "its pages need %llu (restore it from a backup)",
+			              path, (long long)st.st_size, (unsigned long long)used);
+			goto fail;
+		}
+	}
 	if ((err = store_open_dbs(s, create, e)) != LEDGER_OK)
 		goto fail;
 	*out = s;
