@@ -2,7 +2,7 @@
  * in process through ledger.h, and two SQLite peers in the same run.
  *
  *   bench.c         driver, annals figures, the table and BENCH lines
- *   bench_gen.c     the workload generator (NDJSON and protobuf input)
+ *   bench_gen.c     the workload generator (NDJSON, CSV and protobuf input)
  *   bench_sqlite.c  the SQLite peers: plain, and an equivalent of annals
  *
  * Shared here: the random generator, clocks, latency samples and the
@@ -99,7 +99,8 @@ typedef struct bench_workload {
 	uint64_t events;                /* records in the bulk files */
 	uint64_t seed;
 	char pb_path[BENCH_PATH_BYTES], ndjson_path[BENCH_PATH_BYTES];
-	uint64_t pb_bytes, ndjson_bytes;
+	char csv_path[BENCH_PATH_BYTES];
+	uint64_t pb_bytes, ndjson_bytes, csv_bytes;
 	/* The records appended after the bulk import: batches, then single
 	 * appends, in both formats. */
 	bench_records extra_pb, extra_ndjson;
@@ -117,9 +118,10 @@ typedef struct bench_workload {
 	double gen_s;
 } bench_workload;
 
-/* Generate n bulk events (organizations first) into dir/bulk.pb and
- * dir/bulk.ndjson, then batch_events + single_events more in memory, and
- * the status queries. Returns 0, or -1 with a message on stderr. */
+/* Generate n bulk events (organizations first) into dir/bulk.pb,
+ * dir/bulk.ndjson and dir/bulk.csv (the same events in each), then
+ * batch_events + single_events more in memory, and the status queries.
+ * Returns 0, or -1 with a message on stderr. */
 int bench_generate(bench_workload *w, const char *dir, uint64_t n,
                    size_t batch_events, size_t single_events,
                    size_t uniform_queries, size_t hot_queries, uint64_t seed);

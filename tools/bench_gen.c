@@ -9,7 +9,9 @@
  * archive would have them, with about 1 % retractions of earlier events.
  * Effective dates are uniform over 1950-01-01 .. 2026-12-31 in random order,
  * 5 % of them partial or qualified. Each event carries a summary, one
- * source (url, title, publisher) and a participant. */
+ * source (url, title, publisher) and a participant. The bulk events are
+ * written three times, as NDJSON, CSV and protobuf input, with the same
+ * content in each. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +242,7 @@ typedef struct gen {
 	uint32_t day_first, day_last;
 	uint8_t pb[GEN_RECORD_BYTES + 16];
 	char json[GEN_RECORD_BYTES];
+	char csv[GEN_RECORD_BYTES];
 } gen;
 
 static void gen_date(gen *g, char out[16], bool *partial)
@@ -439,6 +442,93 @@ static size_t gen_json(char *out, const gen_event *e)
 	return (size_t)(p - out);
 }
 
+/* The CSV header (docs/FORMATS.md): the columns of every field the
+ * generator fills, in the order gen_csv writes a row's cells. */
+static const char csv_header[] =
+	"id,type,country,organization,date,list,authority,name,aliases,"
+	"external_ids,retracts,reason,summary,source_url,source_title,"
+	"source_publisher,participants\n";
+
+/* One CSV cell, after a comma unless it is the row's first. An absent or
+ * empty value is an empty cell, which the reader takes as absent, as the
+ * NDJSON reader takes "". The reader (libcsv, strict) refuses a '"' in an
+ * unquoted cell and trims spaces, tabs and CRs around one, and a comma or
+ * '\n' would end the cell or row; so a value holding any of those, or
+ * starting or ending with a space or tab, is quoted with each '"' doubled,
+ * and a quoted cell is kept byte for byte. Country names hold commas
+ * ("Korea, Republic of"), so summaries and titles need this. */
+static size_t csv_cell(char *p, const char *s, bool comma)
+{
+	char *start = p;
+	size_t n = s ? strlen(s) : 0;
+
+	if (comma)
+		*p++ = ',';
+	if (n == 0)
+		return (size_t)(p - start);
+	if (!strpbrk(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' &&
+	    s[n - 1] != ' ' && s[n - 1] != '\t') {
+		memcpy(p, s, n);
+		return (size_t)(p + n - start);
+	}
+	*p++ = '"';
+	for (; *s; s++) {
+		if (*s == '"')
+			*p++ = '"';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	return (size_t)(p - start);
+}
+
+/* A value of a repeatable cell (aliases, external_ids, participants) or a
+ * part of a participant: CSV has no escape for the separators, and the
+ * reader trims each value and part, so the generator must not make such
+ * values (docs/FORMATS.md: they would have to come as NDJSON). */
+static bool csv_item_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return !strpbrk(s, ";|") && n > 0 && s[0] != ' ' && s[n - 1] != ' ';
+}
+
+/* One row of bulk.csv: the same fields as gen_json writes, in the columns
+ * of csv_header. */
+static size_t gen_csv(char *out, const gen_event *e)
+{
+	char part[3 * 64 + 8];
+	char *p = out;
+
+	p += csv_cell(p, e->id, false);
+	p += csv_cell(p, e->type, true);
+	p += csv_cell(p, e->country, true);
+	p += csv_cell(p, e->org, true);
+	p += csv_cell(p, e->date, true);
+	p += csv_cell(p, e->list, true);
+	p += csv_cell(p, e->authority, true);
+	p += csv_cell(p, e->name, true);
+	assert(!*e->name || (csv_item_ok(e->alias) && csv_item_ok(e->external_id)));
+	p += csv_cell(p, *e->name ? e->alias : NULL, true);
+	p += csv_cell(p, *e->name ? e->external_id : NULL, true);
+	p += csv_cell(p, e->retracts, true);
+	p += csv_cell(p, *e->retracts ? e->reason : NULL, true);
+	p += csv_cell(p, e->summary, true);
+	p += csv_cell(p, e->url, true);
+	p += csv_cell(p, *e->url ? e->title : NULL, true);
+	p += csv_cell(p, *e->url ? e->publisher : NULL, true);
+	*part = '\0';
+	if (*e->url) {
+		assert(csv_item_ok(e->pname) && csv_item_ok(e->prole) &&
+		       (!e->pcountry || csv_item_ok(e->pcountry)));
+		snprintf(part, sizeof part, "%s|%s%s%s", e->pname, e->prole,
+		         e->pcountry ? "|" : "", e->pcountry ? e->pcountry : "");
+	}
+	p += csv_cell(p, part, true);
+	*p++ = '\n';
+	assert((size_t)(p - out) < GEN_RECORD_BYTES);
+	return (size_t)(p - out);
+}
+
 /* Varint length, then the packed InputEvent. */
 static size_t gen_pb(uint8_t *out, const gen_event *e)
 {
@@ -625,7 +715,7 @@ int bench_generate(bench_workload *w, const char *dir, uint64_t n,
 {
 	double t0 = bench_now_s();
 	uint64_t total = n + batch_events + single_events;
-	FILE *pb = NULL, *js = NULL;
+	FILE *pb = NULL, *js = NULL, *cs = NULL;
 	gen *g = calloc(1, sizeof *g);
 	gen_event e;
 	int rc = -1;
@@ -638,6 +728,7 @@ int bench_generate(bench_workload *w, const char *dir, uint64_t n,
 	gen_load_countries();
 	snprintf(w->pb_path, sizeof w->pb_path, "%s/bulk.pb", dir);
 	snprintf(w->ndjson_path, sizeof w->ndjson_path, "%s/bulk.ndjson", dir);
+	snprintf(w->csv_path, sizeof w->csv_path, "%s/bulk.csv", dir);
 	w->pair_events = calloc(BENCH_PAIRS, sizeof *w->pair_events);
 	if (!g || !w->pair_events || gen_setup(g, total, seed) != 0) {
 		fprintf(stderr, "bench: out of memory\n");
@@ -645,22 +736,32 @@ int bench_generate(bench_workload *w, const char *dir, uint64_t n,
 	}
 	pb = fopen(w->pb_path, "wb");
 	js = fopen(w->ndjson_path, "wb");
-	if (!pb || !js) {
+	cs = fopen(w->csv_path, "wb");
+	if (!pb || !js || !cs) {
 		fprintf(stderr, "bench: cannot write the workload in %s\n", dir);
 		goto out;
 	}
 	setvbuf(pb, NULL, _IOFBF, 1u << 20);
 	setvbuf(js, NULL, _IOFBF, 1u << 20);
+	setvbuf(cs, NULL, _IOFBF, 1u << 20);
+	if (fputs(csv_header, cs) == EOF) {
+		fprintf(stderr, "bench: cannot write the workload (disk full?)\n");
+		goto out;
+	}
+	w->csv_bytes = sizeof csv_header - 1;
 	for (uint64_t i = 0; i < total; i++) {
 		gen_one(g, &e, i, w);
 		size_t pn = gen_pb(g->pb, &e), jn = gen_json(g->json, &e);
 		if (i < n) {
-			if (fwrite(g->pb, 1, pn, pb) != pn || fwrite(g->json, 1, jn, js) != jn) {
+			size_t cn = gen_csv(g->csv, &e);
+			if (fwrite(g->pb, 1, pn, pb) != pn || fwrite(g->json, 1, jn, js) != jn ||
+			    fwrite(g->csv, 1, cn, cs) != cn) {
 				fprintf(stderr, "bench: cannot write the workload (disk full?)\n");
 				goto out;
 			}
 			w->pb_bytes += pn;
 			w->ndjson_bytes += jn;
+			w->csv_bytes += cn;
 			continue;
 		}
 		records_begin(&w->extra_pb);
@@ -670,12 +771,12 @@ int bench_generate(bench_workload *w, const char *dir, uint64_t n,
 		records_append(&w->extra_ndjson, g->json, jn);
 		records_end(&w->extra_ndjson);
 	}
-	if (fclose(pb) != 0 || fclose(js) != 0) {
-		pb = js = NULL;
+	int closed = fclose(pb) | fclose(js) | fclose(cs);
+	pb = js = cs = NULL;
+	if (closed != 0) {
 		fprintf(stderr, "bench: cannot write the workload (disk full?)\n");
 		goto out;
 	}
-	pb = js = NULL;
 	gen_queries(w, &g->rng, uniform_queries, hot_queries);
 	w->gen_s = bench_now_s() - t0;
 	rc = 0;
@@ -684,6 +785,8 @@ out:
 		fclose(pb);
 	if (js)
 		fclose(js);
+	if (cs)
+		fclose(cs);
 	if (g)
 		gen_free(g);
 	free(g);
