@@ -161,6 +161,7 @@ ledger_err index_init(indexer *ix, store *s, errbuf *e, bool for_writes)
 	arena_init(&ix->a);
 	fold_init(&ix->f);
 	fold_init(&ix->g);
+	pending_init(&ix->pend);
 	ix->dirty = for_writes ? malloc(INDEX_DIRTY_MAX * sizeof *ix->dirty) : NULL;
 	ix->cap = 4096;
 	ix->buf = malloc(ix->cap);
@@ -176,26 +177,125 @@ void index_free(indexer *ix)
 	arena_free(&ix->a);
 	fold_free(&ix->f);
 	fold_free(&ix->g);
+	pending_free(&ix->pend);
 	free(ix->dirty);
 	free(ix->buf);
 	ix->dirty = NULL;
 	ix->buf = NULL;
 }
 
+void index_reset(indexer *ix)
+{
+	ix->dirty_count = 0;
+	pending_reset(&ix->pend);
+}
+
 /* ---- appending ---- */
+
+/* The value of key in db: this transaction's buffered one, else the
+ * stored one (valid until the next write). */
+static ledger_err lookup(const uint8_t **val, size_t *bytes, indexer *ix,
+                         MDB_txn *txn, pending_db db, const void *key,
+                         size_t key_bytes)
+{
+	static const store_db stored[] = { [PEND_IDS] = DB_IDS, [PEND_HEADS] = DB_HEADS };
+	MDB_val v;
+	ledger_err err;
+
+	if ((*val = pending_get(&ix->pend, db, key, key_bytes, bytes)) != NULL)
+		return LEDGER_OK;
+	if ((err = store_get(txn, ix->s, stored[db], key, key_bytes, &v, ix->e)) != LEDGER_OK)
+		return err;
+	*val = v.mv_data;
+	*bytes = v.mv_size;
+	return LEDGER_OK;
+}
+
+ledger_err index_get_id(uint64_t *seq, indexer *ix, MDB_txn *txn,
+                        const char *id)
+{
+	const uint8_t *p;
+	size_t bytes;
+	ledger_err err = lookup(&p, &bytes, ix, txn, PEND_IDS, id, strlen(id));
+
+	if (err != LEDGER_OK)
+		return err;
+	if (bytes != 8)
+		return err_set(ix->e, LEDGER_ECORRUPT, "the id index entry of '%s' "
+		               "is malformed (run annals rebuild)", id);
+	*seq = get_u64_be(p);
+	return LEDGER_OK;
+}
+
+ledger_err index_get_head(uint8_t head[INDEX_HEAD_BYTES], indexer *ix,
+                          MDB_txn *txn, const uint8_t *rel, size_t rel_bytes)
+{
+	const uint8_t *p;
+	size_t bytes;
+	ledger_err err = lookup(&p, &bytes, ix, txn, PEND_HEADS, rel, rel_bytes);
+
+	if (err != LEDGER_OK)
+		return err;
+	if (bytes != INDEX_HEAD_BYTES)
+		return err_set(ix->e, LEDGER_ECORRUPT, "a stream head is malformed "
+		               "(run annals rebuild)");
+	memcpy(head, p, INDEX_HEAD_BYTES);
+	return LEDGER_OK;
+}
+
+ledger_err index_put_head(indexer *ix, const uint8_t *rel, size_t rel_bytes,
+                          uint64_t version, uint64_t seq,
+                          const uint8_t leaf[LEDGER_HASH_BYTES])
+{
+	uint8_t head[INDEX_HEAD_BYTES];
+
+	put_u64_be(head, version);
+	put_u64_be(head + 8, seq);
+	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
+	return pending_put(&ix->pend, PEND_HEADS, rel, rel_bytes, head, sizeof head,
+	                   ix->e);
+}
+
+static int dirty_cmp(const void *a, const void *b)
+{
+	const index_dirty *x = a, *y = b;
+	size_t n = x->rel_bytes < y->rel_bytes ? x->rel_bytes : y->rel_bytes;
+	int c = memcmp(x->rel, y->rel, n);
+
+	if (c || x->rel_bytes != y->rel_bytes)
+		return c ? c : (x->rel_bytes < y->rel_bytes ? -1 : 1);
+	return x->month < y->month ? -1 : x->month > y->month;
+}
+
+/* Sort the dirty set and drop repeated marks; returns the count left. */
+static size_t dirty_unique(indexer *ix)
+{
+	size_t n = 0;
+
+	qsort(ix->dirty, ix->dirty_count, sizeof *ix->dirty, dirty_cmp);
+	for (size_t i = 0; i < ix->dirty_count; i++)
+		if (!n || dirty_cmp(&ix->dirty[n - 1], &ix->dirty[i]) != 0)
+			ix->dirty[n++] = ix->dirty[i];
+	ix->dirty_count = n;
+	return n;
+}
 
 static ledger_err mark_dirty(indexer *ix, MDB_txn *txn, const uint8_t *rel,
                              size_t rel_bytes, uint32_t day)
 {
 	ledger_err err;
 
+	/* A full set is first rid of repeated marks (hot streams mark the
+	 * same months again and again); it is flushed when that frees less
+	 * than a quarter of it. */
 	if (ix->dirty_count == INDEX_DIRTY_MAX &&
+	    dirty_unique(ix) > INDEX_DIRTY_MAX / 4 * 3 &&
 	    (err = index_flush(ix, txn)) != LEDGER_OK)
 		return err;
 	index_dirty *d = &ix->dirty[ix->dirty_count++];
 	memcpy(d->rel, rel, rel_bytes);
 	d->rel_bytes = (uint8_t)rel_bytes;
-	d->month = bucket_start(0, day);
+	d->month = day ? bucket_start(0, day) : 0;
 	return LEDGER_OK;
 }
 
@@ -208,15 +308,15 @@ static ledger_err index_target(indexer *ix, MDB_txn *txn,
 	bool retract = env->type == ANNALS__EVENT_TYPE__RETRACTION;
 	const char *id = retract ? env->retracts : env->redacts;
 	uint8_t k[8], v[8], key[INDEX_REL_KEY_BYTES_MAX];
+	uint64_t target;
 	MDB_val x;
-	ledger_err err = store_get(txn, ix->s, DB_IDS, id, strlen(id), &x, ix->e);
+	ledger_err err = index_get_id(&target, ix, txn, id);
 
 	if (err != LEDGER_OK)
 		return err == LEDGER_ENOTFOUND ? err_set(ix->e, LEDGER_ECORRUPT,
 		       "seq %llu withdraws '%s', which is not stored",
 		       (unsigned long long)seq, id) : err;
-	uint64_t target = get_u64_be(x.mv_data);
-	memcpy(k, x.mv_data, 8);
+	put_u64_be(k, target);
 	put_u64_be(v, seq);
 	if ((err = store_put(txn, ix->s, retract ? DB_RETRACTIONS : DB_REDACTIONS,
 	                     k, 8, v, 8, MDB_NOOVERWRITE, ix->e)) != LEDGER_OK || !retract)
@@ -229,16 +329,24 @@ static ledger_err index_target(indexer *ix, MDB_txn *txn,
 		return err_set(ix->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded",
 		               (unsigned long long)target);
 	uint32_t day = t->date ? t->date->first_day : 0;
-	size_t n = rel_key(key, rel, rel_bytes, day, target);
-	if ((err = store_get(txn, ix->s, DB_REL, key, n, &x, ix->e)) != LEDGER_OK)
-		return err;
-	uint8_t val[512];
-	if (x.mv_size > sizeof val)
-		return err_set(ix->e, LEDGER_ECORRUPT, "rel index entry too long");
-	memcpy(val, x.mv_data, x.mv_size);
-	put_u64_be(val + REL_RETRACTED_AT, seq);
-	if ((err = store_put(txn, ix->s, DB_REL, key, n, val, x.mv_size, 0, ix->e)) != LEDGER_OK)
-		return err;
+	size_t n = rel_key(key, rel, rel_bytes, day, target), bytes;
+	uint8_t *buffered = pending_rel_value(&ix->pend, target, &bytes);
+	if (buffered) {
+		if (bytes < REL_RETRACTED_AT + 8)
+			return err_set(ix->e, LEDGER_ECORRUPT, "rel index entry too short");
+		put_u64_be(buffered + REL_RETRACTED_AT, seq);
+	} else {
+		if ((err = store_get(txn, ix->s, DB_REL, key, n, &x, ix->e)) != LEDGER_OK)
+			return err;
+		uint8_t val[512];
+		if (x.mv_size > sizeof val || x.mv_size < REL_RETRACTED_AT + 8)
+			return err_set(ix->e, LEDGER_ECORRUPT, "rel index entry malformed");
+		memcpy(val, x.mv_data, x.mv_size);
+		put_u64_be(val + REL_RETRACTED_AT, seq);
+		if ((err = store_put(txn, ix->s, DB_REL, key, n, val, x.mv_size, 0,
+		                     ix->e)) != LEDGER_OK)
+			return err;
+	}
 	return fold_takes(t->type) && *t->country ?
 	       mark_dirty(ix, txn, rel, rel_bytes, day) : LEDGER_OK;
 }
@@ -247,7 +355,7 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
                        uint64_t seq, const uint8_t leaf[LEDGER_HASH_BYTES])
 {
 	uint8_t rel[KEYS_REL_BYTES_MAX], key[INDEX_REL_KEY_BYTES_MAX], val[512];
-	uint8_t ids[8], head[16 + LEDGER_HASH_BYTES], dk[12];
+	uint8_t ids[8], dk[12];
 	size_t rel_bytes = keys_rel(rel, env->country, env->organization), n;
 	uint32_t day = env->date ? env->date->first_day : 0;
 	ledger_err err;
@@ -256,20 +364,21 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
 		return err_set(ix->e, LEDGER_ECORRUPT, "seq %llu has no content MAC",
 		               (unsigned long long)seq);
 	put_u64_be(ids, seq);
-	put_u64_be(head, env->stream_version);
-	put_u64_be(head + 8, seq);
-	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
 	put_u32_be(dk, day);
 	put_u64_be(dk + 4, seq);
 	n = rel_key(key, rel, rel_bytes, day, seq);
-	if ((err = store_put(txn, ix->s, DB_IDS, env->id, strlen(env->id), ids,
-	                     sizeof ids, MDB_NOOVERWRITE, ix->e)) != LEDGER_OK ||
-	    (err = store_put(txn, ix->s, DB_HEADS, rel, rel_bytes, head,
-	                     sizeof head, 0, ix->e)) != LEDGER_OK ||
-	    (err = store_put(txn, ix->s, DB_REL, key, n, val, rel_value(val, env),
-	                     0, ix->e)) != LEDGER_OK ||
-	    (err = store_put(txn, ix->s, DB_BYDATE, dk, sizeof dk, rel, rel_bytes,
-	                     0, ix->e)) != LEDGER_OK)
+	/* A full buffer is written out between events, not within one. */
+	if (pending_full(&ix->pend) &&
+	    (err = pending_write(&ix->pend, txn, ix->s, ix->e)) != LEDGER_OK)
+		return err;
+	if ((err = pending_put(&ix->pend, PEND_IDS, env->id, strlen(env->id), ids,
+	                       sizeof ids, ix->e)) != LEDGER_OK ||
+	    (err = index_put_head(ix, rel, rel_bytes, env->stream_version, seq,
+	                          leaf)) != LEDGER_OK ||
+	    (err = pending_put(&ix->pend, PEND_REL, key, n, val,
+	                       rel_value(val, env), ix->e)) != LEDGER_OK ||
+	    (err = pending_put(&ix->pend, PEND_BYDATE, dk, sizeof dk, rel,
+	                       rel_bytes, ix->e)) != LEDGER_OK)
 		return err;
 	/* The event that makes a stream long enough for bucket folds marks
 	 * it, whatever its type, so appends and rebuild agree on when the
@@ -284,8 +393,13 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
 	case ANNALS__EVENT_TYPE__REDACTION:
 		return index_target(ix, txn, env, seq, rel, rel_bytes);
 	default:
+		/* A stream too short for bucket folds has none yet (they are
+		 * made at a flush, which empties the set): its month does not
+		 * matter, and one mark a stream is kept. */
 		return fold_takes(env->type) ?
-		       mark_dirty(ix, txn, rel, rel_bytes, day) : LEDGER_OK;
+		       mark_dirty(ix, txn, rel, rel_bytes,
+		                  env->stream_version < INDEX_AGG_MIN_EVENTS ? 0 : day) :
+		       LEDGER_OK;
 	}
 }
 
@@ -335,16 +449,19 @@ static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
 
 /* Compose the stored folds of `level` with start in [from, to) into f. */
 static ledger_err compose_range(fold *f, indexer *ix, MDB_txn *txn,
-                                const uint8_t *rel, size_t rel_bytes,
-                                unsigned level, uint32_t from, uint32_t to)
+                                MDB_cursor *agg, const uint8_t *rel,
+                                size_t rel_bytes, unsigned level, uint32_t from,
+                                uint32_t to)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	MDB_cursor *c = NULL;
+	MDB_cursor *c = agg;
 	MDB_val k, v;
 	fold *g = f == &ix->g ? &ix->f : &ix->g;
-	ledger_err err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e);
+	ledger_err err;
 
-	if (err != LEDGER_OK)
+	if (from >= to)
+		return LEDGER_OK;
+	if (!c && (err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e)) != LEDGER_OK)
 		return err;
 	k.mv_size = agg_key(key, rel, rel_bytes, level, from);
 	k.mv_data = key;
@@ -363,27 +480,30 @@ static ledger_err compose_range(fold *f, indexer *ix, MDB_txn *txn,
 			break;
 		}
 	}
-	store_cursor_close(c);
+	if (c != agg)
+		store_cursor_close(c);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
 static ledger_err has_buckets(bool *out, indexer *ix, MDB_txn *txn,
-                              const uint8_t *rel, size_t rel_bytes)
+                              MDB_cursor *agg, const uint8_t *rel,
+                              size_t rel_bytes)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	MDB_cursor *c = NULL;
+	MDB_cursor *c = agg;
 	MDB_val k, v;
-	ledger_err err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e);
+	ledger_err err;
 
 	*out = false;
-	if (err != LEDGER_OK)
+	if (!c && (err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e)) != LEDGER_OK)
 		return err;
 	k.mv_size = index_rel_prefix(key, rel, rel_bytes);
 	k.mv_data = key;
 	err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, ix->e);
 	*out = err == LEDGER_OK && k.mv_size == rel_bytes + 6 &&
 	       memcmp(k.mv_data, key, rel_bytes + 1) == 0;
-	store_cursor_close(c);
+	if (c != agg)
+		store_cursor_close(c);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
@@ -392,22 +512,26 @@ ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
 {
 	uint32_t from = 1;
 	bool buckets;
-	ledger_err err = has_buckets(&buckets, ix, txn, rel, rel_bytes);
+	MDB_cursor *agg = NULL;
+	ledger_err err = store_cursor(&agg, txn, ix->s, DB_AGG, ix->e);
 
 	fold_reset(f);
 	if (err != LEDGER_OK)
 		return err;
-	if (buckets) {
+	/* One cursor for every level: opening one costs as much as a seek. */
+	err = has_buckets(&buckets, ix, txn, agg, rel, rel_bytes);
+	if (err == LEDGER_OK && buckets) {
 		/* Whole centuries, then decades, years and months before the
 		 * month of `at`: each level ends where the next one starts. */
-		for (unsigned level = INDEX_LEVELS; level-- > 0;) {
+		for (unsigned level = INDEX_LEVELS; level-- > 0 && err == LEDGER_OK;) {
 			uint32_t to = bucket_start(level, at);
-			if ((err = compose_range(f, ix, txn, rel, rel_bytes, level,
-			                         from, to)) != LEDGER_OK)
-				return err;
+			err = compose_range(f, ix, txn, agg, rel, rel_bytes, level, from, to);
 			from = to;
 		}
 	}
+	store_cursor_close(agg);
+	if (err != LEDGER_OK)
+		return err;
 	return fold_range(f, ix, txn, rel, rel_bytes, from,
 	                  at == LEDGER_DAY_MAX ? LEDGER_DAY_MAX + 1 : at + 1,
 	                  UINT64_MAX, NULL);
@@ -468,23 +592,12 @@ static ledger_err bucket_update(indexer *ix, MDB_txn *txn, const uint8_t *rel,
 		err = fold_range(&ix->f, ix, txn, rel, rel_bytes, start, end,
 		                 UINT64_MAX, NULL);
 	else
-		err = compose_range(&ix->f, ix, txn, rel, rel_bytes, level - 1,
+		err = compose_range(&ix->f, ix, txn, NULL, rel, rel_bytes, level - 1,
 		                    start, end);
 	if (err != LEDGER_OK)
 		return err;
 	return put_fold(ix, txn, DB_AGG, key, agg_key(key, rel, rel_bytes, level, start),
 	                &ix->f);
-}
-
-static int dirty_cmp(const void *a, const void *b)
-{
-	const index_dirty *x = a, *y = b;
-	size_t n = x->rel_bytes < y->rel_bytes ? x->rel_bytes : y->rel_bytes;
-	int c = memcmp(x->rel, y->rel, n);
-
-	if (c || x->rel_bytes != y->rel_bytes)
-		return c ? c : (x->rel_bytes < y->rel_bytes ? -1 : 1);
-	return x->month < y->month ? -1 : x->month > y->month;
 }
 
 /* Every month bucket of rel that holds an event: for a stream that just
@@ -560,7 +673,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	if (err != LEDGER_OK)
 		return err;
 	uint64_t version = get_u64_be(v.mv_data);
-	if ((err = has_buckets(&buckets, ix, txn, d->rel, d->rel_bytes)) != LEDGER_OK)
+	if ((err = has_buckets(&buckets, ix, txn, NULL, d->rel, d->rel_bytes)) != LEDGER_OK)
 		return err;
 	if (version >= INDEX_AGG_MIN_EVENTS && !buckets) {
 		err = all_months(ix, txn, d, &months, &count);
@@ -569,7 +682,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 		if (!months)
 			return err_set(ix->e, LEDGER_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++)
-			if (!count || months[count - 1] != d[i].month)
+			if (d[i].month && (!count || months[count - 1] != d[i].month))
 				months[count++] = d[i].month;
 	}
 	if (err == LEDGER_OK && count)
@@ -581,7 +694,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	/* The current status is the fold of every event of the stream. */
 	fold_reset(&ix->f);
 	if (count)
-		err = compose_range(&ix->f, ix, txn, d->rel, d->rel_bytes,
+		err = compose_range(&ix->f, ix, txn, NULL, d->rel, d->rel_bytes,
 		                    INDEX_LEVELS - 1, 1, LEDGER_DAY_MAX + 1);
 	else
 		err = fold_range(&ix->f, ix, txn, d->rel, d->rel_bytes, 1,
@@ -593,7 +706,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 
 ledger_err index_flush(indexer *ix, MDB_txn *txn)
 {
-	ledger_err err = LEDGER_OK;
+	ledger_err err = pending_write(&ix->pend, txn, ix->s, ix->e);
 	size_t i = 0;
 
 	if (ix->dirty_count > 1)

@@ -21,15 +21,18 @@
 #include "arena.h"
 #include "fold.h"
 #include "keys.h"
+#include "pending.h"
 #include "store.h"
 
 #define INDEX_AGG_MIN_EVENTS 32u     /* streams this long keep bucket folds */
-#define INDEX_DIRTY_MAX      65536u  /* dirty buckets held before a flush */
+#define INDEX_DIRTY_MAX      262144u /* dirty buckets held before a flush */
+#define INDEX_HEAD_BYTES     (16u + LEDGER_HASH_BYTES)
 
 typedef struct index_dirty {
 	uint8_t rel[KEYS_REL_BYTES_MAX];
 	uint8_t rel_bytes;
-	uint32_t month;                 /* first day of the month bucket */
+	uint32_t month;                 /* first day of the month bucket, 0
+	                                 * for a stream without buckets */
 } index_dirty;
 
 typedef struct indexer {
@@ -41,6 +44,7 @@ typedef struct indexer {
 	size_t cap;
 	index_dirty *dirty;
 	size_t dirty_count;
+	pending pend;                   /* ids, heads, rel, bydate writes */
 } indexer;
 
 /* One event of a relationship as the rel index stores it. Strings point
@@ -56,14 +60,33 @@ typedef struct index_entry {
 ledger_err index_init(indexer *ix, store *s, errbuf *e, bool for_writes);
 void index_free(indexer *ix);
 
+/* Forget the buffered writes and dirty marks of an aborted transaction. */
+void index_reset(indexer *ix);
+
+/* The seq of event id, from this transaction's buffered writes or the ids
+ * database; LEDGER_ENOTFOUND when absent, LEDGER_ECORRUPT when the entry is
+ * malformed. */
+ledger_err index_get_id(uint64_t *seq, indexer *ix, MDB_txn *txn,
+                        const char *id);
+
+/* The head of stream rel (u64be version, u64be seq, leaf hash), copied into
+ * head; LEDGER_ENOTFOUND when the stream has no event yet. */
+ledger_err index_get_head(uint8_t head[INDEX_HEAD_BYTES], indexer *ix,
+                          MDB_txn *txn, const uint8_t *rel, size_t rel_bytes);
+
+/* Set the head of stream rel (buffered like the other index writes). */
+ledger_err index_put_head(indexer *ix, const uint8_t *rel, size_t rel_bytes,
+                          uint64_t version, uint64_t seq,
+                          const uint8_t leaf[LEDGER_HASH_BYTES]);
+
 /* Index one stored event. env is the decoded envelope of seq, leaf its
  * leaf hash. Projections of the buckets it touches are marked dirty and
  * recomputed by index_flush (or when the dirty set is full). */
 ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
                        uint64_t seq, const uint8_t leaf[LEDGER_HASH_BYTES]);
 
-/* Recompute every dirty bucket fold and current status. Must run before the
- * transaction commits. */
+/* Write the buffered index entries, then recompute every dirty bucket fold
+ * and current status. Must run before the transaction commits. */
 ledger_err index_flush(indexer *ix, MDB_txn *txn);
 
 /* Decode a rel index key and value into *out; false when malformed. */

@@ -310,6 +310,14 @@ ledger_err store_get(MDB_txn *txn, const store *s, store_db db,
 	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
 }
 
+static ledger_err put_result(int rc, store_db db, errbuf *e)
+{
+	if (rc == MDB_KEYEXIST)
+		return err_set(e, LEDGER_ECORRUPT, "%s: key already stored",
+		               store_db_name(db));
+	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
+}
+
 ledger_err store_put(MDB_txn *txn, const store *s, store_db db,
                      const void *key, size_t key_bytes,
                      const void *val, size_t val_bytes, unsigned flags,
@@ -317,12 +325,18 @@ ledger_err store_put(MDB_txn *txn, const store *s, store_db db,
 {
 	MDB_val k = { key_bytes, (void *)key };
 	MDB_val v = { val_bytes, (void *)val };
-	int rc = mdb_put(txn, store_dbi(s, db), &k, &v, flags);
 
-	if (rc == MDB_KEYEXIST)
-		return err_set(e, LEDGER_ECORRUPT, "%s: key already stored",
-		               store_db_name(db));
-	return rc ? store_fail(e, rc, store_db_name(db)) : LEDGER_OK;
+	return put_result(mdb_put(txn, store_dbi(s, db), &k, &v, flags), db, e);
+}
+
+ledger_err store_cursor_put(MDB_cursor *c, store_db db, const void *key,
+                            size_t key_bytes, const void *val, size_t val_bytes,
+                            unsigned flags, errbuf *e)
+{
+	MDB_val k = { key_bytes, (void *)key };
+	MDB_val v = { val_bytes, (void *)val };
+
+	return put_result(mdb_cursor_put(c, &k, &v, flags), db, e);
 }
 
 ledger_err store_del(MDB_txn *txn, const store *s, store_db db,

@@ -94,6 +94,11 @@ ledger_err store_cursor_get(MDB_cursor *c, MDB_val *k, MDB_val *v,
                             MDB_cursor_op op, errbuf *e);
 void store_cursor_close(MDB_cursor *c);
 
+/* Put through a cursor of db (named in errors) with LMDB flags. */
+ledger_err store_cursor_put(MDB_cursor *c, store_db db, const void *key,
+                            size_t key_bytes, const void *val, size_t val_bytes,
+                            unsigned flags, errbuf *e);
+
 /* Entries and pages of a database, and the environment's sizes. */
 ledger_err store_db_stat(MDB_txn *txn, const store *s, store_db db,
                          uint64_t *entries, uint64_t *bytes, errbuf *e);

@@ -110,7 +110,7 @@ ledger_err writer_begin(writer *w)
 
 	assert(!w->txn);
 	w->appended = 0;
-	w->ix.dirty_count = 0;
+	index_reset(&w->ix);
 	w->heads.count = 0;
 	if ((err = store_begin(&w->txn, w->s, true, w->e)) != LEDGER_OK)
 		return err;
@@ -147,7 +147,7 @@ static int writer_emit_merkle(void *ctx, uint64_t index, const merkle_hash hash)
 static ledger_err seal(writer *w)
 {
 	uint8_t root[LEDGER_HASH_BYTES], leaf[LEDGER_HASH_BYTES], k[8];
-	uint8_t rel[KEYS_REL_BYTES_MAX], head[16 + LEDGER_HASH_BYTES];
+	uint8_t rel[KEYS_REL_BYTES_MAX];
 	MDB_val v;
 	ledger_err err;
 
@@ -181,11 +181,8 @@ static ledger_err seal(writer *w)
 	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
 		return LEDGER_ESTORE;
 	size_t n = keys_rel(rel, env->country, env->organization);
-	put_u64_be(head, env->stream_version);
-	put_u64_be(head + 8, w->seq);
-	memcpy(head + 16, leaf, LEDGER_HASH_BYTES);
 	memcpy(w->prev, leaf, LEDGER_HASH_BYTES);
-	return store_put(w->txn, w->s, DB_HEADS, rel, n, head, sizeof head, 0, w->e);
+	return index_put_head(&w->ix, rel, n, env->stream_version, w->seq, leaf);
 }
 
 ledger_err writer_commit(writer *w)
@@ -265,7 +262,7 @@ static ledger_err resolve_target(writer *w, append_ctx *x, field_err *fe)
 	const char *id = retract ? n->retracts : n->redacts;
 	uint8_t k[8];
 	MDB_val v;
-	ledger_err err = store_get(w->txn, w->s, DB_IDS, id, strlen(id), &v, w->e);
+	ledger_err err = index_get_id(&x->target_seq, &w->ix, w->txn, id);
 
 	if (err == LEDGER_ENOTFOUND) {
 		field_fail(fe, field, "no event with id '%s'", id);
@@ -273,7 +270,6 @@ static ledger_err resolve_target(writer *w, append_ctx *x, field_err *fe)
 	}
 	if (err != LEDGER_OK)
 		return err;
-	x->target_seq = get_u64_be(v.mv_data);
 	put_u64_be(k, x->target_seq);
 	if ((err = store_get(w->txn, w->s, DB_EVENTS, k, 8, &v, w->e)) != LEDGER_OK)
 		return err == LEDGER_ENOTFOUND ? err_set(w->e, LEDGER_ECORRUPT,
@@ -334,19 +330,18 @@ static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
                                   field_err *fe)
 {
 	const char *id = x->ev.norm.id;
+	uint8_t k[8];
+	uint64_t seq;
 	MDB_val v;
-	ledger_err err = store_get(w->txn, w->s, DB_IDS, id, strlen(id), &v, w->e);
+	ledger_err err = index_get_id(&seq, &w->ix, w->txn, id);
 
 	*skipped = false;
 	if (err == LEDGER_ENOTFOUND)
 		return LEDGER_OK;
 	if (err != LEDGER_OK)
 		return err;
-	if (v.mv_size != 8)
-		return err_set(w->e, LEDGER_ECORRUPT, "the id index entry of '%s' "
-		               "is malformed (run annals rebuild)", id);
-	uint64_t seq = get_u64_be(v.mv_data);
-	if ((err = store_get(w->txn, w->s, DB_EVENTS, v.mv_data, 8, &v, w->e)) != LEDGER_OK)
+	put_u64_be(k, seq);
+	if ((err = store_get(w->txn, w->s, DB_EVENTS, k, 8, &v, w->e)) != LEDGER_OK)
 		return err == LEDGER_ENOTFOUND ? err_set(w->e, LEDGER_ECORRUPT,
 		       "id '%s' names seq %llu, which is missing (run annals verify)",
 		       id, (unsigned long long)seq) : err;
@@ -369,19 +364,19 @@ static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
                               field_err *fe)
 {
 	const Annals__InputEvent *n = &x->ev.norm;
-	MDB_val v;
+	uint8_t head[INDEX_HEAD_BYTES];
 	ledger_err err;
 
 	x->rel_bytes = keys_rel(x->rel, n->country, n->organization);
-	err = store_get(w->txn, w->s, DB_HEADS, x->rel, x->rel_bytes, &v, w->e);
+	err = index_get_head(head, &w->ix, w->txn, x->rel, x->rel_bytes);
 	if (err == LEDGER_ENOTFOUND) {
 		x->version = 0;
 		memset(x->stream_prev, 0, sizeof x->stream_prev);
 	} else if (err != LEDGER_OK) {
 		return err;
 	} else {
-		x->version = get_u64_be(v.mv_data);
-		memcpy(x->stream_prev, (uint8_t *)v.mv_data + 16, LEDGER_HASH_BYTES);
+		x->version = get_u64_be(head);
+		memcpy(x->stream_prev, head + 16, LEDGER_HASH_BYTES);
 	}
 	/* The command's expectation, else the record's (any uint64). */
 	bool has = expect >= 0 || x->ev.has_expect_version;

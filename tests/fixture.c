@@ -638,3 +638,29 @@ bool fixture_names_seq(const char *msg, uint64_t seq)
 			return true;
 	return false;
 }
+
+int fixture_store_open(fixture_store *f)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	memset(f, 0, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "%s/annals-store-XXXXXX",
+	         tmp && *tmp && strlen(tmp) < 64 ? tmp : "/tmp");
+	if (!mkdtemp(f->dir)) {
+		fixture_fail("mkdtemp failed", f->dir);
+		return -1;
+	}
+	if (store_open(&f->s, f->dir, 0, true, &f->e) != LEDGER_OK) {
+		fixture_fail("store_open failed", f->e.msg);
+		fixture_rmtree(f->dir);
+		return -1;
+	}
+	return 0;
+}
+
+void fixture_store_close(fixture_store *f)
+{
+	store_close(f->s);
+	f->s = NULL;
+	fixture_rmtree(f->dir);
+}

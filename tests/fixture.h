@@ -14,7 +14,9 @@
 #include <lmdb.h>
 
 #include "annals.pb-c.h"
+#include "error.h"
 #include "ledger.h"
+#include "store.h"
 
 #define FIXTURE_DIR_BYTES    128u
 #define FIXTURE_REPORT_BYTES 8192u
@@ -101,6 +103,19 @@ void fixture_text_free(fixture_text *t);
 void fixture_pb_add(fixture_text *t, const ProtobufCMessage *m);
 
 /* ---- direct LMDB access ---- */
+
+/* A bare store (no ledger) in a temporary directory, for tests of the
+ * library's internals. */
+typedef struct fixture_store {
+	char dir[FIXTURE_DIR_BYTES];
+	store *s;
+	errbuf e;
+} fixture_store;
+
+/* Make the directory and open a new store in it; returns 0 or -1. */
+int fixture_store_open(fixture_store *f);
+/* Close the store and remove its directory. */
+void fixture_store_close(fixture_store *f);
 
 /* The 8-byte big-endian key of a seq (events, bodies, merkle, ...). */
 void fixture_u64_key(uint8_t key[8], uint64_t v);

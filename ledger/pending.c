@@ -1,0 +1,337 @@
+/* Index writes held in memory and written sorted (see pending.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "pending.h"
+
+static const store_db pending_target[PEND_RUNS] = {
+	[PEND_IDS] = DB_IDS,
+	[PEND_HEADS] = DB_HEADS,
+	[PEND_REL] = DB_REL,
+	[PEND_BYDATE] = DB_BYDATE,
+};
+
+void pending_init(pending *p)
+{
+	memset(p, 0, sizeof *p);
+	p->budget = PENDING_BUDGET;
+}
+
+void pending_free(pending *p)
+{
+	free(p->bytes);
+	for (size_t i = 0; i < PEND_RUNS; i++)
+		free(p->run[i].v);
+	free(p->tab[0]);
+	free(p->tab[1]);
+	pending_init(p);
+}
+
+void pending_reset(pending *p)
+{
+	p->used = 0;
+	for (size_t i = 0; i < PEND_RUNS; i++)
+		p->run[i].count = 0;
+	for (size_t t = 0; t < 2; t++)
+		if (p->tab[t])
+			memset(p->tab[t], 0, p->tab_cap[t] * sizeof *p->tab[t]);
+}
+
+bool pending_full(const pending *p)
+{
+	return p->used >= p->budget;
+}
+
+static const uint8_t *rec_key(const pending *p, const pending_rec *r)
+{
+	return p->bytes + r->off;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t key_hash(const uint8_t *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 0x100000001b3u;
+	return h;
+}
+
+/* The slot of key in table t: the one holding it, or the free one where it
+ * would go. */
+static size_t slot_of(const pending *p, size_t t, const uint8_t *key, size_t n)
+{
+	const pending_run *run = &p->run[t];
+	size_t mask = p->tab_cap[t] - 1, i = (size_t)key_hash(key, n) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t x = p->tab[t][i];
+		if (!x)
+			return i;
+		const pending_rec *r = &run->v[x - 1];
+		if (r->key_bytes == n && memcmp(rec_key(p, r), key, n) == 0)
+			return i;
+	}
+}
+
+/* Keep table t at most half full for one more record. */
+static bool tab_reserve(pending *p, size_t t)
+{
+	size_t count = p->run[t].count + 1;
+
+	if (count * 2 <= p->tab_cap[t])
+		return true;
+	size_t cap = p->tab_cap[t] ? p->tab_cap[t] * 2 : 4096;
+	uint32_t *tab = calloc(cap, sizeof *tab);
+	if (!tab)
+		return false;
+	free(p->tab[t]);
+	p->tab[t] = tab;
+	p->tab_cap[t] = cap;
+	for (size_t i = 0; i < p->run[t].count; i++) {
+		const pending_rec *r = &p->run[t].v[i];
+		tab[slot_of(p, t, rec_key(p, r), r->key_bytes)] = (uint32_t)(i + 1);
+	}
+	return true;
+}
+
+static bool grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 4096;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*v, n * size);
+	if (!q)
+		return false;
+	*v = q;
+	*cap = n;
+	return true;
+}
+
+ledger_err pending_put(pending *p, pending_db db, const void *key,
+                       size_t key_bytes, const void *val, size_t val_bytes,
+                       errbuf *e)
+{
+	pending_run *run = &p->run[db];
+	size_t slot = 0;
+	bool hashed = db == PEND_IDS || db == PEND_HEADS;
+
+	if (hashed) {
+		if (!tab_reserve(p, db))
+			return err_set(e, LEDGER_ENOMEM, "out of memory");
+		slot = slot_of(p, db, key, key_bytes);
+		uint32_t x = p->tab[db][slot];
+		if (x && db == PEND_IDS)
+			return err_set(e, LEDGER_ECORRUPT, "%s: key already stored",
+			               store_db_name(DB_IDS));
+		if (x && run->v[x - 1].val_bytes == val_bytes) {
+			memcpy(p->bytes + run->v[x - 1].off + key_bytes, val, val_bytes);
+			return LEDGER_OK;
+		}
+		if (x)
+			return err_set(e, LEDGER_ECORRUPT, "%s: values of one key "
+			               "differ in length", store_db_name(DB_HEADS));
+	}
+	size_t bytes = key_bytes + val_bytes;
+	if (!grow((void **)&p->bytes, &p->cap, p->used + bytes, 1) ||
+	    !grow((void **)&run->v, &run->cap, run->count + 1, sizeof *run->v))
+		return err_set(e, LEDGER_ENOMEM, "out of memory");
+	pending_rec *r = &run->v[run->count];
+	uint8_t head[16] = { 0 };
+	memcpy(head, key, key_bytes < 16 ? key_bytes : 16);
+	r->head[0] = get_u64_be(head);
+	r->head[1] = get_u64_be(head + 8);
+	r->off = p->used;
+	r->key_bytes = (uint32_t)key_bytes;
+	r->val_bytes = (uint32_t)val_bytes;
+	memcpy(p->bytes + p->used, key, key_bytes);
+	memcpy(p->bytes + p->used + key_bytes, val, val_bytes);
+	p->used += bytes;
+	run->count++;
+	if (hashed)
+		p->tab[db][slot] = (uint32_t)run->count;
+	return LEDGER_OK;
+}
+
+const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
+                           size_t key_bytes, size_t *val_bytes)
+{
+	if (!p->run[db].count)
+		return NULL;
+	uint32_t x = p->tab[db][slot_of(p, db, key, key_bytes)];
+	if (!x)
+		return NULL;
+	const pending_rec *r = &p->run[db].v[x - 1];
+	*val_bytes = r->val_bytes;
+	return rec_key(p, r) + r->key_bytes;
+}
+
+static uint64_t rel_seq(const pending *p, const pending_rec *r)
+{
+	return get_u64_be(rec_key(p, r) + r->key_bytes - 8);
+}
+
+uint8_t *pending_rel_value(pending *p, uint64_t seq, size_t *val_bytes)
+{
+	const pending_run *run = &p->run[PEND_REL];
+	size_t lo = 0, hi = run->count;
+
+	/* The run is in seq order until it is written. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t s = rel_seq(p, &run->v[mid]);
+		if (s == seq) {
+			*val_bytes = run->v[mid].val_bytes;
+			return p->bytes + run->v[mid].off + run->v[mid].key_bytes;
+		}
+		if (s < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* LMDB's default key order: bytes, then the shorter first. */
+static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c ? c : (an > bn) - (an < bn);
+}
+
+static inline bool rec_less(const pending_rec *a, const pending_rec *b,
+                            const uint8_t *bytes)
+{
+	if (a->head[0] != b->head[0])
+		return a->head[0] < b->head[0];
+	if (a->head[1] != b->head[1])
+		return a->head[1] < b->head[1];
+	return key_cmp(bytes + a->off, a->key_bytes, bytes + b->off, b->key_bytes) < 0;
+}
+
+static void rec_swap(pending_rec *a, pending_rec *b)
+{
+	pending_rec t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(pending_rec *v, size_t i, size_t n, const uint8_t *bytes)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && rec_less(&v[c], &v[c + 1], bytes))
+			c++;
+		if (!rec_less(&v[i], &v[c], bytes))
+			return;
+		rec_swap(&v[i], &v[c]);
+	}
+}
+
+/* Introsort of v[0..n): quicksort on the median of three, insertion sort
+ * for short ranges, heapsort past 2 log2 n levels, so no input is
+ * quadratic. The comparison is inlined: qsort's calls through a pointer
+ * and element copies cost three times as much on millions of records. */
+static void rec_sort(pending_rec *v, size_t n, const uint8_t *bytes, unsigned depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			for (size_t i = n / 2; i-- > 0;)
+				sift_down(v, i, n, bytes);
+			for (size_t i = n; i-- > 1;) {
+				rec_swap(&v[0], &v[i]);
+				sift_down(v, 0, i, bytes);
+			}
+			return;
+		}
+		pending_rec *a = &v[0], *m = &v[n / 2], *z = &v[n - 1];
+		if (rec_less(m, a, bytes))
+			rec_swap(m, a);
+		if (rec_less(z, m, bytes)) {
+			rec_swap(z, m);
+			if (rec_less(m, a, bytes))
+				rec_swap(m, a);
+		}
+		pending_rec pivot = *m;
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (rec_less(&v[i], &pivot, bytes))
+				i++;
+			while (rec_less(&pivot, &v[j], bytes))
+				j--;
+			if (i >= j)
+				break;
+			rec_swap(&v[i++], &v[j--]);
+		}
+		/* v[0..j] <= pivot <= v[j+1..n): recurse into the smaller. */
+		size_t left = j + 1;
+		if (left < n - left) {
+			rec_sort(v, left, bytes, depth);
+			v += left;
+			n -= left;
+		} else {
+			rec_sort(v + left, n - left, bytes, depth);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		pending_rec x = v[i];
+		size_t k = i;
+		for (; k > 0 && rec_less(&x, &v[k - 1], bytes); k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
+                            const store *s, errbuf *e)
+{
+	pending_run *run = &p->run[db];
+	store_db target = pending_target[db];
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	ledger_err err;
+
+	if (!run->count)
+		return LEDGER_OK;
+	unsigned depth = 0;
+	for (size_t n = run->count; n; n >>= 1)
+		depth += 2;
+	rec_sort(run->v, run->count, p->bytes, depth);
+	if ((err = store_cursor(&c, txn, s, target, e)) != LEDGER_OK)
+		return err;
+	/* A run that sorts after every stored key is appended. */
+	const pending_rec *first = &run->v[0];
+	unsigned flags = db == PEND_IDS ? MDB_NOOVERWRITE : 0;
+	err = store_cursor_get(c, &k, &v, MDB_LAST, e);
+	if (err == LEDGER_ENOTFOUND ||
+	    (err == LEDGER_OK && key_cmp(rec_key(p, first), first->key_bytes,
+	                                 k.mv_data, k.mv_size) > 0))
+		flags = MDB_APPEND;
+	else if (err != LEDGER_OK)
+		goto out;
+	err = LEDGER_OK;
+	for (size_t i = 0; i < run->count && err == LEDGER_OK; i++) {
+		const pending_rec *r = &run->v[i];
+		const uint8_t *key = rec_key(p, r);
+		err = store_cursor_put(c, target, key, r->key_bytes, key + r->key_bytes,
+		                       r->val_bytes, flags, e);
+	}
+out:
+	store_cursor_close(c);
+	return err;
+}
+
+ledger_err pending_write(pending *p, MDB_txn *txn, const store *s, errbuf *e)
+{
+	ledger_err err = LEDGER_OK;
+
+	for (size_t db = 0; db < PEND_RUNS && err == LEDGER_OK; db++)
+		err = write_run(p, (pending_db)db, txn, s, e);
+	pending_reset(p);
+	return err;
+}
