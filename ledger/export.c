@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <unistr.h>
 
 #include "bytes.h"
 #include "codec.h"
@@ -194,6 +195,17 @@ static const char *names_find(const org_names *n, const char *slug)
 
 /* ---- writers ---- */
 
+/* Rows are formatted straight into one large buffer that goes to `out`
+ * in EXPORT_OUT_BYTES writes: no tree, no allocation and no stdio call a
+ * row. A row reserves its worst case first (every string escaped to six
+ * times its length), so it is written whole or, when it must be refused,
+ * not at all. */
+#define EXPORT_OUT_BYTES  (1u << 20)
+#define EXPORT_ROW_FIXED  1024u      /* keys, punctuation, numbers of a row */
+#define EXPORT_LIST_FIXED 128u       /* the same for one list of a row */
+_Static_assert(EXPORT_ROW_FIXED + 6 * EXPORT_NAME_BYTES < EXPORT_OUT_BYTES,
+               "a row with a few lists fits the buffer");
+
 typedef struct exporter {
 	ledger *l;
 	FILE *out;
@@ -203,14 +215,50 @@ typedef struct exporter {
 	uint32_t at;
 	char at_text[11];
 	uint64_t count;
-	codec_buf buf;
-	bool failed;                 /* a write to out failed */
+	codec_buf buf;               /* the protobuf header */
+	char *obuf;                  /* output not yet written to out */
+	size_t obuf_used, obuf_cap;
+	Annals__SnapshotList *pb_lists;       /* a protobuf row's lists, */
+	Annals__SnapshotList **pb_list_ptrs;  /* grown to the longest row */
+	size_t pb_lists_cap;
+	bool failed;                 /* a write to out failed, or out of memory */
 } exporter;
+
+static void out_flush(exporter *x)
+{
+	if (x->obuf_used && fwrite(x->obuf, 1, x->obuf_used, x->out) != x->obuf_used)
+		x->failed = true;
+	x->obuf_used = 0;
+}
+
+/* Room for n more bytes at the end of the buffer (written to out first
+ * when short); NULL when out of memory. Commit what was written by moving
+ * obuf_used. */
+static char *out_room(exporter *x, size_t n)
+{
+	if (x->obuf_cap - x->obuf_used >= n)
+		return x->obuf + x->obuf_used;
+	out_flush(x);
+	if (n > x->obuf_cap) {       /* a row with hundreds of lists */
+		char *p = realloc(x->obuf, n);
+		if (!p) {
+			x->failed = true;
+			return NULL;
+		}
+		x->obuf = p;
+		x->obuf_cap = n;
+	}
+	return x->obuf;
+}
 
 static void put(exporter *x, const void *p, size_t n)
 {
-	if (n && fwrite(p, 1, n, x->out) != n)
-		x->failed = true;
+	char *o = out_room(x, n);
+
+	if (o) {
+		memcpy(o, p, n);
+		x->obuf_used += n;
+	}
 }
 
 static void put_text(exporter *x, const char *s)
@@ -253,46 +301,255 @@ static void json_header(exporter *x)
 	free(text);
 }
 
-static void json_relationship(exporter *x, const ledger_status *st, const char *name)
-{
-	json_t *o = query_status_object(st);
+/* A row being formatted in the reserved room. */
+typedef struct row {
+	char *p;
+	bool bad;                    /* a string jansson would refuse */
+} row;
 
-	if (!o) {
-		x->failed = true;
-		return;
-	}
-	json_object_del(o, "at");
-	json_object_del(o, "as_of");
-	json_object_set_new(o, "organization_name", json_string(name));
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (!text) {
-		x->failed = true;
-		return;
-	}
-	if (x->count)
-		put_text(x, ",\n");
-	else
-		put_text(x, "\n");
-	put_text(x, text);
-	free(text);
+#define ROW_LIT(w, lit) ((w)->p = (char *)memcpy((w)->p, lit, sizeof lit - 1) + \
+                         (sizeof lit - 1))
+
+static void row_u64(row *w, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*w->p++ = t[--n];
 }
 
-/* A CSV field, quoted when it holds a comma, a quote or a line break. */
-static void csv_field(exporter *x, const char *s, bool last)
+/* A json_int_t as jansson prints it ("%lld"). */
+static void row_int(row *w, uint64_t v)
 {
-	if (strpbrk(s, ",\"\r\n")) {
-		put_text(x, "\"");
-		for (const char *p = s; *p; p++) {
-			if (*p == '"')
-				put_text(x, "\"");
-			put(x, p, 1);
-		}
-		put_text(x, "\"");
+	int64_t s = (int64_t)v;
+
+	if (s < 0) {
+		*w->p++ = '-';
+		row_u64(w, 0 - (uint64_t)s);
 	} else {
-		put_text(x, s);
+		row_u64(w, v);
 	}
-	put_text(x, last ? "\r\n" : ",");
+}
+
+static size_t json_bound(const char *s)
+{
+	return s ? 6 * strlen(s) + 2 : 2;
+}
+
+/* s as a JSON string, byte for byte as jansson's json_dumps writes it
+ * without flags: '"', '\\' and the control characters escaped (\b \f \n
+ * \r \t, the others \u00XX in upper case), everything else (DEL, any
+ * UTF-8) as is. Returns false, having written garbage, when s is NULL or
+ * not UTF-8: json_string and json_pack refuse those. */
+static bool row_json_string(row *w, const char *s)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	unsigned char seen = 0;
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (!s)
+		return false;
+	*w->p++ = '"';
+	for (; *u; u++) {
+		unsigned char c = *u;
+		seen |= c;
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*w->p++ = (char)c;
+			continue;
+		}
+		*w->p++ = '\\';
+		switch (c) {
+		case '"':  *w->p++ = '"'; break;
+		case '\\': *w->p++ = '\\'; break;
+		case '\b': *w->p++ = 'b'; break;
+		case '\f': *w->p++ = 'f'; break;
+		case '\n': *w->p++ = 'n'; break;
+		case '\r': *w->p++ = 'r'; break;
+		case '\t': *w->p++ = 't'; break;
+		default:
+			ROW_LIT(w, "u00");
+			*w->p++ = digits[c >> 4];
+			*w->p++ = digits[c & 15];
+		}
+	}
+	*w->p++ = '"';
+	return (seen & 0x80) == 0 ||
+	       u8_check((const uint8_t *)s, (size_t)((const char *)u - s)) == NULL;
+}
+
+/* A string the row cannot do without: refusing it refuses the row. */
+static void row_string(row *w, const char *s)
+{
+	if (!row_json_string(w, s))
+		w->bad = true;
+}
+
+/* {"state":…,"since":…}, since null when empty. */
+static void row_axis(row *w, const ledger_status_axis *a)
+{
+	ROW_LIT(w, "{\"state\":");
+	row_string(w, a->state);
+	ROW_LIT(w, ",\"since\":");
+	if (*a->since)
+		row_string(w, a->since);
+	else
+		ROW_LIT(w, "null");
+	*w->p++ = '}';
+}
+
+static void row_lists(row *w, const ledger_status *st)
+{
+	bool first = true;
+
+	*w->p++ = '[';
+	for (size_t i = 0; i < st->lists_count; i++) {
+		const ledger_status_list *s = &st->lists[i];
+		char *mark = w->p;
+		if (!first)
+			*w->p++ = ',';
+		ROW_LIT(w, "{\"list\":");
+		bool ok = row_json_string(w, s->list);
+		ROW_LIT(w, ",\"since\":");
+		ok = row_json_string(w, s->since) && ok;
+		ROW_LIT(w, ",\"authority\":");
+		ok = row_json_string(w, s->authority) && ok;
+		ROW_LIT(w, ",\"seq\":");
+		row_int(w, s->seq);
+		*w->p++ = '}';
+		/* json_array_append_new of a failed json_pack appends nothing. */
+		if (ok)
+			first = false;
+		else
+			w->p = mark;
+	}
+	*w->p++ = ']';
+}
+
+static size_t json_row_bound(const ledger_status *st, const char *name)
+{
+	const ledger_status_axis *ax[4] = {
+		&st->recognition, &st->relations, &st->mission, &st->sanctions,
+	};
+	size_t n = EXPORT_ROW_FIXED + 6 * (sizeof st->country + sizeof st->organization +
+	           sizeof st->last_meeting + sizeof st->last_change_date) +
+	           json_bound(st->last_change_type) + json_bound(name);
+
+	for (size_t i = 0; i < 4; i++)
+		n += json_bound(ax[i]->state) + 6 * sizeof ax[i]->since;
+	n += st->lists_count * (EXPORT_LIST_FIXED + 6 * (sizeof st->lists->list +
+	     sizeof st->lists->since + sizeof st->lists->authority));
+	return n;
+}
+
+/* The status --json object without at and as_of, then organization_name:
+ * the bytes json_dumps(JSON_COMPACT) wrote for query_status_object with
+ * those keys deleted and the name set last. */
+static void json_relationship(exporter *x, const ledger_status *st, const char *name)
+{
+	row w = { out_room(x, json_row_bound(st, name)), false };
+
+	if (!w.p)
+		return;
+	if (x->count)
+		ROW_LIT(&w, ",\n");
+	else
+		*w.p++ = '\n';
+	ROW_LIT(&w, "{\"country\":");
+	row_string(&w, st->country);
+	ROW_LIT(&w, ",\"organization\":");
+	row_string(&w, st->organization);
+	ROW_LIT(&w, ",\"listed\":");
+	if (st->listed)
+		ROW_LIT(&w, "true");
+	else
+		ROW_LIT(&w, "false");
+	ROW_LIT(&w, ",\"certain\":");
+	if (st->certain)
+		ROW_LIT(&w, "true");
+	else
+		ROW_LIT(&w, "false");
+	ROW_LIT(&w, ",\"lists\":");
+	row_lists(&w, st);
+	ROW_LIT(&w, ",\"recognition\":");
+	row_axis(&w, &st->recognition);
+	ROW_LIT(&w, ",\"relations\":");
+	row_axis(&w, &st->relations);
+	ROW_LIT(&w, ",\"mission\":");
+	row_axis(&w, &st->mission);
+	ROW_LIT(&w, ",\"sanctions\":");
+	row_axis(&w, &st->sanctions);
+	ROW_LIT(&w, ",\"meetings\":{\"count\":");
+	row_int(&w, st->meetings);
+	ROW_LIT(&w, ",\"last\":");
+	if (*st->last_meeting)
+		row_string(&w, st->last_meeting);
+	else
+		ROW_LIT(&w, "null");
+	ROW_LIT(&w, "},\"last_change\":");
+	if (st->last_change_seq) {
+		ROW_LIT(&w, "{\"seq\":");
+		row_int(&w, st->last_change_seq);
+		ROW_LIT(&w, ",\"date\":");
+		row_string(&w, st->last_change_date);
+		ROW_LIT(&w, ",\"type\":");
+		row_string(&w, st->last_change_type);
+		*w.p++ = '}';
+	} else {
+		ROW_LIT(&w, "null");
+	}
+	ROW_LIT(&w, ",\"version\":");
+	row_int(&w, st->version);
+	/* json_object_set_new of a refused name sets nothing. */
+	char *mark = w.p;
+	ROW_LIT(&w, ",\"organization_name\":");
+	if (!row_json_string(&w, name))
+		w.p = mark;
+	*w.p++ = '}';
+	/* The deleted "at" was packed too: jansson checked it. */
+	if (w.bad || u8_check((const uint8_t *)st->at, strlen(st->at)) != NULL) {
+		x->failed = true;
+		return;
+	}
+	x->obuf_used = (size_t)(w.p - x->obuf);
+}
+
+static bool csv_special(const char *s)
+{
+	return strpbrk(s, ",\"\r\n") != NULL;
+}
+
+/* s inside a quoted CSV field: quotes doubled. */
+static void row_csv_quoted(row *w, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"')
+			*w->p++ = '"';
+		*w->p++ = *s;
+	}
+}
+
+/* A CSV field, quoted when it holds a comma, a quote or a line break;
+ * at most 2 * strlen(s) + 4 bytes. */
+static void row_csv_field(row *w, const char *s, bool last)
+{
+	if (csv_special(s)) {
+		*w->p++ = '"';
+		row_csv_quoted(w, s);
+		*w->p++ = '"';
+	} else {
+		size_t n = strlen(s);
+		memcpy(w->p, s, n);
+		w->p += n;
+	}
+	if (last)
+		ROW_LIT(w, "\r\n");
+	else
+		*w->p++ = ',';
 }
 
 static const char *const csv_columns[] = {
@@ -306,52 +563,106 @@ static const char *const csv_columns[] = {
 
 static void csv_header(exporter *x)
 {
+	size_t n = 0;
+
 	for (size_t i = 0; i < CSV_COLUMNS; i++)
-		csv_field(x, csv_columns[i], i + 1 == CSV_COLUMNS);
+		n += 2 * strlen(csv_columns[i]) + 4;
+	row w = { out_room(x, n), false };
+	if (!w.p)
+		return;
+	for (size_t i = 0; i < CSV_COLUMNS; i++)
+		row_csv_field(&w, csv_columns[i], i + 1 == CSV_COLUMNS);
+	x->obuf_used = (size_t)(w.p - x->obuf);
+}
+
+/* lists: LIST@SINCE, separated by ';', one field. */
+static void row_csv_lists(row *w, const ledger_status *st)
+{
+	bool quote = false;
+
+	for (size_t i = 0; i < st->lists_count && !quote; i++)
+		quote = csv_special(st->lists[i].list) || csv_special(st->lists[i].since);
+	if (quote)
+		*w->p++ = '"';
+	for (size_t i = 0; i < st->lists_count; i++) {
+		if (i)
+			*w->p++ = ';';
+		row_csv_quoted(w, st->lists[i].list);
+		*w->p++ = '@';
+		row_csv_quoted(w, st->lists[i].since);
+	}
+	if (quote)
+		*w->p++ = '"';
+	*w->p++ = ',';
+}
+
+static size_t csv_row_bound(const ledger_status *st, const char *name)
+{
+	const ledger_status_axis *ax[4] = {
+		&st->recognition, &st->relations, &st->mission, &st->sanctions,
+	};
+	size_t n = EXPORT_ROW_FIXED + 2 * (sizeof st->country + sizeof st->organization +
+	           sizeof st->at + sizeof st->last_meeting +
+	           sizeof st->last_change_date + strlen(name)) +
+	           (st->last_change_type ? 2 * strlen(st->last_change_type) : 0);
+
+	for (size_t i = 0; i < 4; i++)
+		n += 2 * (strlen(ax[i]->state) + sizeof ax[i]->since) + 8;
+	n += st->lists_count * (2 * (sizeof st->lists->list + sizeof st->lists->since) + 2);
+	return n;
+}
+
+static void row_csv_number(row *w, uint64_t v)
+{
+	row_u64(w, v);
+	*w->p++ = ',';
+}
+
+static void row_csv_axis(row *w, const ledger_status_axis *a)
+{
+	row_csv_field(w, a->state, false);
+	row_csv_field(w, a->since, false);
 }
 
 static void csv_relationship(exporter *x, const ledger_status *st, const char *name)
 {
-	char n[4][24], *lists;
-	size_t lists_bytes = 0;
-	FILE *f = open_memstream(&lists, &lists_bytes);
+	row w = { out_room(x, csv_row_bound(st, name)), false };
 
-	if (!f) {
-		x->failed = true;
+	if (!w.p)
 		return;
-	}
-	/* lists: list@since, separated by ';' */
-	for (size_t i = 0; i < st->lists_count; i++)
-		fprintf(f, "%s%s@%s", i ? ";" : "", st->lists[i].list, st->lists[i].since);
-	fclose(f);
-	snprintf(n[0], sizeof n[0], "%llu", (unsigned long long)st->as_of);
-	snprintf(n[1], sizeof n[1], "%llu", (unsigned long long)st->meetings);
-	snprintf(n[2], sizeof n[2], "%llu", (unsigned long long)st->last_change_seq);
-	snprintf(n[3], sizeof n[3], "%llu", (unsigned long long)st->version);
-	const char *v[CSV_COLUMNS] = {
-		st->country, st->organization, name, st->at, n[0],
-		st->listed ? "true" : "false", st->certain ? "true" : "false", lists,
-		st->recognition.state, st->recognition.since, st->relations.state,
-		st->relations.since, st->mission.state, st->mission.since,
-		st->sanctions.state, st->sanctions.since, n[1], st->last_meeting,
-		st->last_change_seq ? n[2] : "", st->last_change_date,
-		st->last_change_type ? st->last_change_type : "", n[3],
-	};
-	for (size_t i = 0; i < CSV_COLUMNS; i++)
-		csv_field(x, v[i], i + 1 == CSV_COLUMNS);
-	free(lists);
+	row_csv_field(&w, st->country, false);
+	row_csv_field(&w, st->organization, false);
+	row_csv_field(&w, name, false);
+	row_csv_field(&w, st->at, false);
+	row_csv_number(&w, st->as_of);
+	row_csv_field(&w, st->listed ? "true" : "false", false);
+	row_csv_field(&w, st->certain ? "true" : "false", false);
+	row_csv_lists(&w, st);
+	row_csv_axis(&w, &st->recognition);
+	row_csv_axis(&w, &st->relations);
+	row_csv_axis(&w, &st->mission);
+	row_csv_axis(&w, &st->sanctions);
+	row_csv_number(&w, st->meetings);
+	row_csv_field(&w, st->last_meeting, false);
+	if (st->last_change_seq)
+		row_u64(&w, st->last_change_seq);
+	*w.p++ = ',';
+	row_csv_field(&w, st->last_change_date, false);
+	row_csv_field(&w, st->last_change_type ? st->last_change_type : "", false);
+	row_u64(&w, st->version);
+	ROW_LIT(&w, "\r\n");
+	x->obuf_used = (size_t)(w.p - x->obuf);
 }
 
-static void pb_varint(exporter *x, uint64_t v)
+static size_t pb_varint(uint8_t *b, uint64_t v)
 {
-	uint8_t b[10];
 	size_t n = 0;
 
 	do {
 		b[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
-	put(x, b, n);
+	return n;
 }
 
 static void pb_header(exporter *x)
@@ -392,6 +703,24 @@ static Annals__SnapshotAxis pb_axis(const ledger_status_axis *a)
 	return x;
 }
 
+/* The scratch lists of a protobuf row, grown (rarely) to n. */
+static bool pb_lists_reserve(exporter *x, size_t n)
+{
+	if (n <= x->pb_lists_cap)
+		return true;
+	size_t cap = n < 16 ? 16 : 2 * n;
+	Annals__SnapshotList *lists = realloc(x->pb_lists, cap * sizeof *lists);
+	if (lists)
+		x->pb_lists = lists;
+	Annals__SnapshotList **lp = realloc(x->pb_list_ptrs, cap * sizeof *lp);
+	if (lp)
+		x->pb_list_ptrs = lp;
+	if (!lists || !lp)
+		return false;
+	x->pb_lists_cap = cap;
+	return true;
+}
+
 /* Field 10 of the Snapshot, one relationship at a time. */
 static void pb_relationship(exporter *x, const ledger_status *st, const char *name)
 {
@@ -400,20 +729,19 @@ static void pb_relationship(exporter *x, const ledger_status *st, const char *na
 		pb_axis(&st->recognition), pb_axis(&st->relations),
 		pb_axis(&st->mission), pb_axis(&st->sanctions),
 	};
-	Annals__SnapshotList *lists = calloc(st->lists_count + 1, sizeof *lists);
-	Annals__SnapshotList **lp = calloc(st->lists_count + 1, sizeof *lp);
 
-	if (!lists || !lp) {
+	if (!pb_lists_reserve(x, st->lists_count)) {
 		x->failed = true;
-		goto out;
+		return;
 	}
 	for (size_t i = 0; i < st->lists_count; i++) {
-		annals__snapshot_list__init(&lists[i]);
-		lists[i].list = (char *)st->lists[i].list;
-		lists[i].since = (char *)st->lists[i].since;
-		lists[i].authority = (char *)st->lists[i].authority;
-		lists[i].seq = st->lists[i].seq;
-		lp[i] = &lists[i];
+		Annals__SnapshotList *s = &x->pb_lists[i];
+		annals__snapshot_list__init(s);
+		s->list = (char *)st->lists[i].list;
+		s->since = (char *)st->lists[i].since;
+		s->authority = (char *)st->lists[i].authority;
+		s->seq = st->lists[i].seq;
+		x->pb_list_ptrs[i] = s;
 	}
 	r.country = (char *)st->country;
 	r.organization = (char *)st->organization;
@@ -421,7 +749,7 @@ static void pb_relationship(exporter *x, const ledger_status *st, const char *na
 	r.listed = st->listed;
 	r.certain = st->certain;
 	r.n_lists = st->lists_count;
-	r.lists = lp;
+	r.lists = x->pb_list_ptrs;
 	r.recognition = &ax[0];
 	r.relations = &ax[1];
 	r.mission = &ax[2];
@@ -432,16 +760,18 @@ static void pb_relationship(exporter *x, const ledger_status *st, const char *na
 	r.last_change_date = (char *)st->last_change_date;
 	r.last_change_type = (char *)(st->last_change_type ? st->last_change_type : "");
 	r.version = st->version;
-	if (!codec_pack(&x->buf, &r.base)) {
+	/* Tag and length, then the message packed in place. */
+	size_t n = protobuf_c_message_get_packed_size(&r.base);
+	uint8_t *p = (uint8_t *)out_room(x, n + 1 + 10);
+	if (!p)
+		return;
+	size_t head = pb_varint(p, 10u << 3 | 2u);
+	head += pb_varint(p + head, n);
+	if (protobuf_c_message_pack(&r.base, p + head) != n) {
 		x->failed = true;
-		goto out;
+		return;
 	}
-	pb_varint(x, 10u << 3 | 2u);
-	pb_varint(x, x->buf.bytes);
-	put(x, x->buf.data, x->buf.bytes);
-out:
-	free(lists);
-	free(lp);
+	x->obuf_used += head + n;
 }
 
 /* ---- the walk over relationships ---- */
@@ -517,7 +847,8 @@ static ledger_err export_body(exporter *x)
 ledger_err ledger_export(ledger_export_info *info, ledger *l,
                          const ledger_export_opts *opts, FILE *out)
 {
-	exporter x = { .l = l, .out = out, .format = opts->format, .info = info };
+	exporter x = { .l = l, .out = out, .format = opts->format, .info = info,
+	               .obuf_cap = EXPORT_OUT_BYTES };
 	ledger_proof *proof = calloc(1, sizeof *proof);
 	MDB_txn *txn = NULL;
 	uint64_t head;
@@ -525,9 +856,12 @@ ledger_err ledger_export(ledger_export_info *info, ledger *l,
 
 	memset(info, 0, sizeof *info);
 	x.proof = proof;
+	x.obuf = malloc(x.obuf_cap);
 	err_clear(&l->e);
-	if (!proof)
-		return err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+	if (!proof || !x.obuf) {
+		err = err_set(&l->e, LEDGER_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((err = query_day(&x.at, l, opts->at, "--at")) != LEDGER_OK ||
 	    (err = ledger_read_begin(&txn, l)) != LEDGER_OK)
 		goto out;
@@ -542,11 +876,17 @@ ledger_err ledger_export(ledger_export_info *info, ledger *l,
 	date_format_day(x.at_text, x.at);
 	err = export_body(&x);
 	info->relationships = x.count;
+	/* What was formatted goes out also after a failure, as the rows
+	 * before it did when they went through out one by one. */
+	out_flush(&x);
 	if (err == LEDGER_OK && (x.failed || fflush(out) != 0 || ferror(out)))
 		err = err_set(&l->e, LEDGER_EIO, "cannot write the snapshot: %s",
 		              strerror(errno));
 out:
 	codec_buf_free(&x.buf);
+	free(x.obuf);
+	free(x.pb_lists);
+	free(x.pb_list_ptrs);
 	free(proof);
 	return err;
 }
