@@ -22,6 +22,18 @@ int hasher_init(hasher *h)
 	return 0;
 }
 
+int hasher_init_sha256(hasher *h)
+{
+	memset(h, 0, sizeof *h);
+	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->md || !h->ctx) {
+		hasher_free(h);
+		return -1;
+	}
+	return 0;
+}
+
 void hasher_free(hasher *h)
 {
 	EVP_MAC_CTX_free(h->mac_ctx);
@@ -54,6 +66,7 @@ int hasher_set_key(hasher *h, const uint8_t *key, size_t key_bytes)
 		OSSL_PARAM_construct_end(),
 	};
 
+	assert(h->mac_ctx);          /* not a hasher_init_sha256 hasher */
 	return EVP_MAC_init(h->mac_ctx, key, key_bytes, params) ? 0 : -1;
 }
 
@@ -61,6 +74,8 @@ void hasher_hmac(hasher *h, uint8_t out[LEDGER_HASH_BYTES],
                  const void *data, size_t bytes)
 {
 	size_t n = 0;
+
+	assert(h->mac_ctx);
 	/* NULL key re-initializes with the key already set. */
 	int ok = EVP_MAC_init(h->mac_ctx, NULL, 0, NULL) &&
 	         EVP_MAC_update(h->mac_ctx, data, bytes) &&

@@ -19,6 +19,12 @@ typedef struct hasher {
 
 /* Fetch SHA-256 and HMAC; returns 0 on success, -1 when OpenSSL fails. */
 int hasher_init(hasher *h);
+
+/* Fetch SHA-256 only (no HMAC: hasher_set_key and hasher_hmac must not be
+ * called), for the Merkle and read paths; returns 0 or -1. */
+int hasher_init_sha256(hasher *h);
+
+/* Free what hasher_init or hasher_init_sha256 made; a zeroed h is fine. */
 void hasher_free(hasher *h);
 
 /* SHA-256(prefix || data); prefix may be NULL with prefix_bytes 0. */

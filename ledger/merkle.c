@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "merkle.h"
 
 #define MERKLE_SIZE_MAX (1ull << 63)  /* tlog sizes are int64 */
@@ -55,47 +53,77 @@ uint64_t merkle_stored_count(uint64_t n)
 	return count;
 }
 
-void merkle_leaf_hash(merkle_hash out, const void *data, size_t bytes)
+/* The digest of one call: the caller's hasher, else one made on the first
+ * hash and freed when the call ends. One fetch a call, instead of the
+ * implicit fetch (and its locks) of EVP_sha256() in every EVP_Digest. */
+typedef struct merkle_sha {
+	hasher *h;
+	hasher own;
+} merkle_sha;
+
+static void merkle_sha_begin(merkle_sha *s, hasher *h)
+{
+	s->h = h;
+	memset(&s->own, 0, sizeof s->own);
+}
+
+static hasher *merkle_sha_get(merkle_sha *s)
+{
+	if (!s->h) {
+		merkle_digest_or_die(hasher_init_sha256(&s->own) == 0);
+		s->h = &s->own;
+	}
+	return s->h;
+}
+
+static void merkle_sha_end(merkle_sha *s)
+{
+	hasher_free(&s->own);        /* zeroed when the caller's was used */
+	s->h = NULL;
+}
+
+static void merkle_sha_node(merkle_sha *s, merkle_hash out,
+                            const merkle_hash left, const merkle_hash right)
+{
+	uint8_t buf[1 + 2 * LEDGER_HASH_BYTES];
+
+	buf[0] = 0x01;
+	memcpy(buf + 1, left, LEDGER_HASH_BYTES);
+	memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
+	hasher_sha256(merkle_sha_get(s), out, NULL, 0, buf, sizeof buf);
+}
+
+void merkle_leaf_hash_with(merkle_hash out, hasher *h, const void *data,
+                           size_t bytes)
 {
 	static const uint8_t prefix = 0x00;
-	unsigned int out_bytes = 0;
-	EVP_MD_CTX *ctx;
-	int ok;
+	merkle_sha s;
 
-	/* The record can be large, so hash it in place rather than copy it
-	 * behind the prefix; EVP_Digest would allocate the same context. */
-	ctx = EVP_MD_CTX_new();
-	ok = ctx != NULL &&
-	     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, &prefix, 1) == 1 &&
-	     EVP_DigestUpdate(ctx, data, bytes) == 1 &&
-	     EVP_DigestFinal_ex(ctx, out, &out_bytes) == 1 &&
-	     out_bytes == LEDGER_HASH_BYTES;
-	EVP_MD_CTX_free(ctx);
-	merkle_digest_or_die(ok);
+	/* The record can be large: hashed in place behind the prefix. */
+	merkle_sha_begin(&s, h);
+	hasher_sha256(merkle_sha_get(&s), out, &prefix, 1, data, bytes);
+	merkle_sha_end(&s);
+}
+
+void merkle_leaf_hash(merkle_hash out, const void *data, size_t bytes)
+{
+	merkle_leaf_hash_with(out, NULL, data, bytes);
+}
+
+void merkle_node_hash_with(merkle_hash out, hasher *h, const merkle_hash left,
+                           const merkle_hash right)
+{
+	merkle_sha s;
+
+	merkle_sha_begin(&s, h);
+	merkle_sha_node(&s, out, left, right);
+	merkle_sha_end(&s);
 }
 
 void merkle_node_hash(merkle_hash out, const merkle_hash left,
                       const merkle_hash right)
 {
-	uint8_t buf[1 + 2 * LEDGER_HASH_BYTES];
-	unsigned int out_bytes = 0;
-
-	buf[0] = 0x01;
-	memcpy(buf + 1, left, LEDGER_HASH_BYTES);
-	memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
-	merkle_digest_or_die(EVP_Digest(buf, sizeof buf, out, &out_bytes,
-	                                EVP_sha256(), NULL) == 1 &&
-	                     out_bytes == LEDGER_HASH_BYTES);
-}
-
-static void merkle_empty_root(merkle_hash out)
-{
-	unsigned int out_bytes = 0;
-
-	merkle_digest_or_die(EVP_Digest("", 0, out, &out_bytes, EVP_sha256(),
-	                                NULL) == 1 &&
-	                     out_bytes == LEDGER_HASH_BYTES);
+	merkle_node_hash_with(out, NULL, left, right);
 }
 
 int merkle_frontier_load(merkle_frontier *out, uint64_t n,
@@ -124,6 +152,7 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 {
 	uint64_t n = f->size;
 	merkle_hash h;
+	merkle_sha s;
 	unsigned l;
 	int err;
 
@@ -134,20 +163,16 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 	/* Each trailing one bit of the old size is a complete subtree that
 	 * the new leaf's subtree now pairs with; parents come out in
 	 * increasing stored index, as tlog writes them. */
+	merkle_sha_begin(&s, f->h);
 	for (l = 0; l < MERKLE_LEVELS_MAX - 1 && ((n >> l) & 1) != 0; l++) {
-		if (f->h) {
-			static const uint8_t node_prefix = 0x01;
-			uint8_t pair[2 * LEDGER_HASH_BYTES];
-			memcpy(pair, f->subtree[l], LEDGER_HASH_BYTES);
-			memcpy(pair + LEDGER_HASH_BYTES, h, LEDGER_HASH_BYTES);
-			hasher_sha256(f->h, h, &node_prefix, 1, pair, sizeof pair);
-		} else {
-			merkle_node_hash(h, f->subtree[l], h);
-		}
+		merkle_sha_node(&s, h, f->subtree[l], h);
 		err = emit(ctx, merkle_stored_index(l + 1, n >> (l + 1)), h);
 		if (err != 0)
-			return err;
+			break;
 	}
+	merkle_sha_end(&s);
+	if (err != 0)
+		return err;
 	/* Only now that every emit succeeded does the frontier move, so the
 	 * caller can abort its transaction and retry the same append. */
 	memcpy(f->subtree[l], h, sizeof h);
@@ -155,12 +180,13 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 	return 0;
 }
 
-void merkle_frontier_root(merkle_hash out, const merkle_frontier *f)
+static void merkle_sha_frontier_root(merkle_sha *s, merkle_hash out,
+                                     const merkle_frontier *f)
 {
 	bool have = false;
 
 	if (f->size == 0) {
-		merkle_empty_root(out);
+		hasher_sha256(merkle_sha_get(s), out, NULL, 0, "", 0);
 		return;
 	}
 	/* The smallest subtree is the deepest right child; fold the larger
@@ -169,7 +195,7 @@ void merkle_frontier_root(merkle_hash out, const merkle_frontier *f)
 		if (((f->size >> l) & 1) == 0)
 			continue;
 		if (have) {
-			merkle_node_hash(out, f->subtree[l], out);
+			merkle_sha_node(s, out, f->subtree[l], out);
 		} else {
 			memcpy(out, f->subtree[l], LEDGER_HASH_BYTES);
 			have = true;
@@ -177,15 +203,33 @@ void merkle_frontier_root(merkle_hash out, const merkle_frontier *f)
 	}
 }
 
-int merkle_root(merkle_hash out, uint64_t n, merkle_read_fn read, void *ctx)
+void merkle_frontier_root(merkle_hash out, const merkle_frontier *f)
+{
+	merkle_sha s;
+
+	merkle_sha_begin(&s, f->h);
+	merkle_sha_frontier_root(&s, out, f);
+	merkle_sha_end(&s);
+}
+
+int merkle_root_with(merkle_hash out, hasher *h, uint64_t n,
+                     merkle_read_fn read, void *ctx)
 {
 	merkle_frontier f;
+	merkle_sha s;
 	int err;
 
 	if ((err = merkle_frontier_load(&f, n, read, ctx)) != 0)
 		return err;
-	merkle_frontier_root(out, &f);
+	merkle_sha_begin(&s, h);
+	merkle_sha_frontier_root(&s, out, &f);
+	merkle_sha_end(&s);
 	return 0;
+}
+
+int merkle_root(merkle_hash out, uint64_t n, merkle_read_fn read, void *ctx)
+{
+	return merkle_root_with(out, NULL, n, read, ctx);
 }
 
 /* Largest power of two strictly less than n, for n >= 2: RFC 9162's k. */
@@ -204,8 +248,8 @@ static uint64_t merkle_split(uint64_t n)
  * bit L of the length is then a complete aligned subtree, one stored hash,
  * placed after the larger ones; fold them in from the smallest, rightmost
  * one, as the frontier root does. */
-static int merkle_range_hash(merkle_hash out, uint64_t lo, uint64_t hi,
-                             merkle_read_fn read, void *ctx)
+static int merkle_range_hash(merkle_sha *s, merkle_hash out, uint64_t lo,
+                             uint64_t hi, merkle_read_fn read, void *ctx)
 {
 	uint64_t len = hi - lo;
 	bool have = false;
@@ -225,7 +269,7 @@ static int merkle_range_hash(merkle_hash out, uint64_t lo, uint64_t hi,
 		if (err != 0)
 			return err;
 		if (have)
-			merkle_node_hash(out, part, out);
+			merkle_sha_node(s, out, part, out);
 		have = true;
 	}
 	return 0;
@@ -244,9 +288,11 @@ static void merkle_reverse(merkle_hash *proof, size_t count)
 	}
 }
 
-int merkle_prove_inclusion(merkle_hash proof[MERKLE_PROOF_MAX],
-                           size_t *out_count, uint64_t index, uint64_t size,
-                           merkle_read_fn read, void *ctx)
+static int merkle_sha_prove_inclusion(merkle_sha *s,
+                                      merkle_hash proof[MERKLE_PROOF_MAX],
+                                      size_t *out_count, uint64_t index,
+                                      uint64_t size, merkle_read_fn read,
+                                      void *ctx)
 {
 	uint64_t lo = 0, hi = size;
 	size_t count = 0;
@@ -261,10 +307,10 @@ int merkle_prove_inclusion(merkle_hash proof[MERKLE_PROOF_MAX],
 
 		assert(count < MERKLE_LEVELS_MAX);
 		if (index < lo + k) {
-			err = merkle_range_hash(proof[count], lo + k, hi, read, ctx);
+			err = merkle_range_hash(s, proof[count], lo + k, hi, read, ctx);
 			hi = lo + k;
 		} else {
-			err = merkle_range_hash(proof[count], lo, lo + k, read, ctx);
+			err = merkle_range_hash(s, proof[count], lo, lo + k, read, ctx);
 			lo += k;
 		}
 		if (err != 0)
@@ -276,9 +322,11 @@ int merkle_prove_inclusion(merkle_hash proof[MERKLE_PROOF_MAX],
 	return 0;
 }
 
-int merkle_prove_consistency(merkle_hash proof[MERKLE_PROOF_MAX],
-                             size_t *out_count, uint64_t old_size,
-                             uint64_t new_size, merkle_read_fn read, void *ctx)
+static int merkle_sha_prove_consistency(merkle_sha *s,
+                                        merkle_hash proof[MERKLE_PROOF_MAX],
+                                        size_t *out_count, uint64_t old_size,
+                                        uint64_t new_size, merkle_read_fn read,
+                                        void *ctx)
 {
 	uint64_t lo = 0, hi = new_size;
 	bool whole = true;  /* RFC 9162's b: still on the old tree's left edge */
@@ -296,10 +344,10 @@ int merkle_prove_consistency(merkle_hash proof[MERKLE_PROOF_MAX],
 
 		assert(count < MERKLE_LEVELS_MAX);
 		if (old_size <= lo + k) {
-			err = merkle_range_hash(proof[count], lo + k, hi, read, ctx);
+			err = merkle_range_hash(s, proof[count], lo + k, hi, read, ctx);
 			hi = lo + k;
 		} else {
-			err = merkle_range_hash(proof[count], lo, lo + k, read, ctx);
+			err = merkle_range_hash(s, proof[count], lo, lo + k, read, ctx);
 			lo += k;
 			whole = false;
 		}
@@ -308,7 +356,7 @@ int merkle_prove_consistency(merkle_hash proof[MERKLE_PROOF_MAX],
 		count++;
 	}
 	if (!whole && count > 0) {
-		if ((err = merkle_range_hash(proof[count], lo, hi, read, ctx)) != 0)
+		if ((err = merkle_range_hash(s, proof[count], lo, hi, read, ctx)) != 0)
 			return err;
 		count++;
 	}
@@ -317,14 +365,58 @@ int merkle_prove_consistency(merkle_hash proof[MERKLE_PROOF_MAX],
 	return 0;
 }
 
+int merkle_prove_inclusion_with(merkle_hash proof[MERKLE_PROOF_MAX],
+                                size_t *out_count, hasher *h, uint64_t index,
+                                uint64_t size, merkle_read_fn read, void *ctx)
+{
+	merkle_sha s;
+
+	merkle_sha_begin(&s, h);
+	int err = merkle_sha_prove_inclusion(&s, proof, out_count, index, size,
+	                                     read, ctx);
+	merkle_sha_end(&s);
+	return err;
+}
+
+int merkle_prove_inclusion(merkle_hash proof[MERKLE_PROOF_MAX],
+                           size_t *out_count, uint64_t index, uint64_t size,
+                           merkle_read_fn read, void *ctx)
+{
+	return merkle_prove_inclusion_with(proof, out_count, NULL, index, size,
+	                                   read, ctx);
+}
+
+int merkle_prove_consistency_with(merkle_hash proof[MERKLE_PROOF_MAX],
+                                  size_t *out_count, hasher *h,
+                                  uint64_t old_size, uint64_t new_size,
+                                  merkle_read_fn read, void *ctx)
+{
+	merkle_sha s;
+
+	merkle_sha_begin(&s, h);
+	int err = merkle_sha_prove_consistency(&s, proof, out_count, old_size,
+	                                       new_size, read, ctx);
+	merkle_sha_end(&s);
+	return err;
+}
+
+int merkle_prove_consistency(merkle_hash proof[MERKLE_PROOF_MAX],
+                             size_t *out_count, uint64_t old_size,
+                             uint64_t new_size, merkle_read_fn read, void *ctx)
+{
+	return merkle_prove_consistency_with(proof, out_count, NULL, old_size,
+	                                     new_size, read, ctx);
+}
+
 static bool merkle_hash_equal(const merkle_hash a, const merkle_hash b)
 {
 	return memcmp(a, b, LEDGER_HASH_BYTES) == 0;
 }
 
-bool merkle_check_inclusion(const merkle_hash *proof, size_t count,
-                            uint64_t index, uint64_t size,
-                            const merkle_hash leaf, const merkle_hash root)
+static bool merkle_sha_check_inclusion(merkle_sha *s, const merkle_hash *proof,
+                                       size_t count, uint64_t index,
+                                       uint64_t size, const merkle_hash leaf,
+                                       const merkle_hash root)
 {
 	uint64_t fn = index, sn;
 	merkle_hash r;
@@ -338,7 +430,7 @@ bool merkle_check_inclusion(const merkle_hash *proof, size_t count,
 		if (sn == 0)
 			return false;
 		if ((fn & 1) != 0 || fn == sn) {
-			merkle_node_hash(r, proof[i], r);
+			merkle_sha_node(s, r, proof[i], r);
 			/* Skip the levels where the leaf's subtree is the
 			 * right edge and so has no sibling. */
 			for (unsigned l = 0; l < MERKLE_LEVELS_MAX &&
@@ -347,7 +439,7 @@ bool merkle_check_inclusion(const merkle_hash *proof, size_t count,
 				sn >>= 1;
 			}
 		} else {
-			merkle_node_hash(r, r, proof[i]);
+			merkle_sha_node(s, r, r, proof[i]);
 		}
 		fn >>= 1;
 		sn >>= 1;
@@ -357,7 +449,8 @@ bool merkle_check_inclusion(const merkle_hash *proof, size_t count,
 
 /* RFC 9162 §2.1.4.2 for 0 < old_size < new_size. When old_size is a power
  * of two the old root is the path's implicit first element. */
-static bool merkle_check_consistency_path(const merkle_hash *proof,
+static bool merkle_check_consistency_path(merkle_sha *s,
+                                          const merkle_hash *proof,
                                           size_t count, uint64_t old_size,
                                           uint64_t new_size,
                                           const merkle_hash old_root,
@@ -380,15 +473,15 @@ static bool merkle_check_consistency_path(const merkle_hash *proof,
 		if (sn == 0)
 			return false;
 		if ((fn & 1) != 0 || fn == sn) {
-			merkle_node_hash(fr, proof[i], fr);
-			merkle_node_hash(sr, proof[i], sr);
+			merkle_sha_node(s, fr, proof[i], fr);
+			merkle_sha_node(s, sr, proof[i], sr);
 			for (unsigned l = 0; l < MERKLE_LEVELS_MAX &&
 			     (fn & 1) == 0 && fn != 0; l++) {
 				fn >>= 1;
 				sn >>= 1;
 			}
 		} else {
-			merkle_node_hash(sr, sr, proof[i]);
+			merkle_sha_node(s, sr, sr, proof[i]);
 		}
 		fn >>= 1;
 		sn >>= 1;
@@ -397,17 +490,54 @@ static bool merkle_check_consistency_path(const merkle_hash *proof,
 	       merkle_hash_equal(sr, new_root);
 }
 
-bool merkle_check_consistency(const merkle_hash *proof, size_t count,
-                              uint64_t old_size, uint64_t new_size,
-                              const merkle_hash old_root,
-                              const merkle_hash new_root)
+bool merkle_check_inclusion_with(hasher *h, const merkle_hash *proof,
+                                 size_t count, uint64_t index, uint64_t size,
+                                 const merkle_hash leaf, const merkle_hash root)
 {
+	merkle_sha s;
+
+	merkle_sha_begin(&s, h);
+	bool ok = merkle_sha_check_inclusion(&s, proof, count, index, size, leaf,
+	                                     root);
+	merkle_sha_end(&s);
+	return ok;
+}
+
+bool merkle_check_inclusion(const merkle_hash *proof, size_t count,
+                            uint64_t index, uint64_t size,
+                            const merkle_hash leaf, const merkle_hash root)
+{
+	return merkle_check_inclusion_with(NULL, proof, count, index, size, leaf,
+	                                   root);
+}
+
+bool merkle_check_consistency_with(hasher *h, const merkle_hash *proof,
+                                   size_t count, uint64_t old_size,
+                                   uint64_t new_size,
+                                   const merkle_hash old_root,
+                                   const merkle_hash new_root)
+{
+	merkle_sha s;
+	bool ok;
+
 	if (old_size == 0 || old_size > new_size || count > MERKLE_PROOF_MAX)
 		return false;
 	/* RFC 9162 leaves old == new undefined; tlog's CheckTree accepts
 	 * exactly the empty proof between equal roots, and so do we. */
 	if (old_size == new_size)
 		return count == 0 && merkle_hash_equal(old_root, new_root);
-	return merkle_check_consistency_path(proof, count, old_size, new_size,
-	                                     old_root, new_root);
+	merkle_sha_begin(&s, h);
+	ok = merkle_check_consistency_path(&s, proof, count, old_size, new_size,
+	                                   old_root, new_root);
+	merkle_sha_end(&s);
+	return ok;
+}
+
+bool merkle_check_consistency(const merkle_hash *proof, size_t count,
+                              uint64_t old_size, uint64_t new_size,
+                              const merkle_hash old_root,
+                              const merkle_hash new_root)
+{
+	return merkle_check_consistency_with(NULL, proof, count, old_size,
+	                                     new_size, old_root, new_root);
 }
