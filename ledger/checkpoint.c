@@ -1,7 +1,6 @@
 /* Roots, signed checkpoints, fork protection, proofs and backups over the
  * stored Merkle tree (DESIGN §5). */
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +19,7 @@
 #include "hash.h"
 #include "merkle.h"
 #include "note.h"
+#include "publish.h"
 
 #define CHECKPOINT_NOTE_BYTES_MAX 2048u   /* a note we sign: one signature */
 #define CHECKPOINT_PATH_BYTES_MAX 4096u
@@ -248,16 +248,6 @@ static ledger_err read_small(char *buf, size_t cap, size_t *out_bytes,
 	return err;
 }
 
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 static void key_path(char path[CHECKPOINT_PATH_BYTES_MAX], const ledger *l)
 {
 	const char *env = getenv("ANNALS_KEY");
@@ -398,7 +388,7 @@ static ledger_err state_write(ledger *l, uint64_t size,
 		return err_set(&l->e, LEDGER_EIO, "cannot write '%s': %s", path,
 		               strerror(saved));
 	}
-	fsync_dir(store_dir(l->s));
+	publish_fsync_dir(store_dir(l->s));
 	return LEDGER_OK;
 }
 
@@ -1136,31 +1126,28 @@ ledger_err ledger_verify_checkpoint(ledger_verify_stats *out,
 
 /* ---- backup ---- */
 
+/* What a backup writes into its work directory (lock.mdb comes from the
+ * verify of the copy), removed when it fails. */
 static const char *const backup_files[] = {
 	"data.mdb", "lock.mdb", CHECKPOINT_KEY_FILE, CHECKPOINT_STATE_FILE, NULL };
 
-/* dir must be absent (then it is created) or an empty directory. */
-static ledger_err backup_dir(bool *created, ledger *l, const char *dir)
+/* The target must be absent or an empty directory: a backup never mixes
+ * with other files, and rename(2) replaces nothing else. */
+static ledger_err backup_target_check(ledger *l, const char *dir)
 {
-	DIR *d;
-	struct dirent *ent;
+	struct stat st;
 
-	*created = false;
-	if (mkdir(dir, 0700) == 0) {
-		*created = true;
-		return LEDGER_OK;
-	}
-	if (errno != EEXIST)
-		return err_set(&l->e, LEDGER_EIO, "cannot create '%s': %s", dir,
+	if (lstat(dir, &st) != 0)
+		return errno == ENOENT ? LEDGER_OK :
+		       err_set(&l->e, LEDGER_EIO, "cannot use '%s': %s", dir,
 		               strerror(errno));
-	if (!(d = opendir(dir)))
-		return err_set(&l->e, LEDGER_EIO, "cannot open '%s': %s", dir,
-		               strerror(errno));
-	while ((ent = readdir(d)) != NULL)
-		if (strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0)
-			break;
-	closedir(d);
-	if (ent)
+	if (S_ISLNK(st.st_mode))
+		return err_set(&l->e, LEDGER_EEXIST, "'%s' is a symbolic link: give "
+		               "a new or empty directory itself", dir);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(&l->e, LEDGER_EEXIST, "'%s' exists and is not a "
+		               "directory: give a new or empty directory", dir);
+	if (publish_has_files(dir))
 		return err_set(&l->e, LEDGER_EEXIST, "'%s' is not empty: give a new "
 		               "or empty directory", dir);
 	return LEDGER_OK;
@@ -1186,42 +1173,26 @@ static ledger_err backup_write(ledger *l, const char *dir, const char *name,
 	return LEDGER_OK;
 }
 
-static ledger_err backup_fsync(ledger *l, const char *dir, const char *name)
-{
-	char path[CHECKPOINT_PATH_BYTES_MAX];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		return err_set(&l->e, LEDGER_EIO, "cannot sync '%s': %s", path,
-		               strerror(saved));
-	}
-	close(fd);
-	return LEDGER_OK;
-}
-
 /* Open the copy and verify it, as a restore would. */
-static ledger_err backup_verify(ledger *l, const char *dir)
+static ledger_err backup_verify(ledger *l, const char *work)
 {
 	ledger *copy = NULL;
 	ledger_verify_stats st;
-	ledger_err err = ledger_open(&copy, dir, LEDGER_OPEN_RDONLY);
+	ledger_err err = ledger_open(&copy, work, LEDGER_OPEN_RDONLY);
 
 	if (err == LEDGER_OK)
 		err = ledger_verify(&st, copy);
 	if (err != LEDGER_OK)
 		err_set(&l->e, err == LEDGER_ECORRUPT ? LEDGER_ECORRUPT : err,
-		        "the copy in '%s' does not verify: %s", dir,
+		        "the copy does not verify, so it was not kept: %s",
 		        copy ? ledger_errmsg(copy) : "out of memory");
 	ledger_close(copy);
 	return err;
 }
 
-static ledger_err backup_files_write(ledger *l, const char *dir,
+/* data.mdb, the signing key and signing.state into the work directory,
+ * each fsynced (publish_commit syncs the directory). */
+static ledger_err backup_files_write(ledger *l, const char *work,
                                      const note_signer *s)
 {
 	char text[CHECKPOINT_KEY_BYTES_MAX], path[CHECKPOINT_PATH_BYTES_MAX];
@@ -1229,33 +1200,33 @@ static ledger_err backup_files_write(ledger *l, const char *dir,
 	size_t n;
 	ledger_err err;
 
-	if ((err = store_copy_compact(l->s, dir, &l->e)) != LEDGER_OK ||
-	    (err = backup_fsync(l, dir, "data.mdb")) != LEDGER_OK)
+	if ((err = store_copy_compact(l->s, work, &l->e)) != LEDGER_OK ||
+	    (err = publish_fsync_file(work, "data.mdb", &l->e)) != LEDGER_OK)
 		return err;
 	n = note_signer_format(text, sizeof text - 1, s);
 	assert(n > 0);
 	text[n++] = '\n';
-	err = backup_write(l, dir, CHECKPOINT_KEY_FILE, text, n, 0600);
+	err = backup_write(l, work, CHECKPOINT_KEY_FILE, text, n, 0600);
 	OPENSSL_cleanse(text, sizeof text);
 	if (err != LEDGER_OK)
 		return err;
 	state_path(path, l, "");
 	err = read_small(state, sizeof state, &n, path, false, &l->e);
 	if (err == LEDGER_OK)
-		err = backup_write(l, dir, CHECKPOINT_STATE_FILE, state, n, 0644);
+		err = backup_write(l, work, CHECKPOINT_STATE_FILE, state, n, 0644);
 	else if (err == LEDGER_ENOTFOUND)
 		err = LEDGER_OK;
-	if (err == LEDGER_OK)
-		fsync_dir(dir);
 	return err;
 }
 
+/* The copy is made and verified in DIR.backup-XXXXXX beside DIR, then
+ * renamed to DIR: a backup killed part-way leaves nothing at DIR. */
 ledger_err ledger_backup(ledger *l, const char *dir)
 {
+	char work[PUBLISH_PATH_BYTES_MAX];
 	note_verifier v;
 	note_signer s;
 	MDB_txn *txn = NULL;
-	bool created = false;
 	ledger_err err;
 
 	assert(l && l->s);
@@ -1268,22 +1239,16 @@ ledger_err ledger_backup(ledger *l, const char *dir)
 	store_abort(txn);
 	if (err != LEDGER_OK || (err = load_signer(&s, l, &v)) != LEDGER_OK)
 		return err;
-	if ((err = backup_dir(&created, l, dir)) != LEDGER_OK) {
+	if ((err = backup_target_check(l, dir)) != LEDGER_OK ||
+	    (err = publish_begin(work, dir, "backup", &l->e)) != LEDGER_OK) {
 		OPENSSL_cleanse(&s, sizeof s);
 		return err;
 	}
-	if ((err = backup_files_write(l, dir, &s)) == LEDGER_OK)
-		err = backup_verify(l, dir);
+	err = backup_files_write(l, work, &s);
 	OPENSSL_cleanse(&s, sizeof s);
-	if (err != LEDGER_OK) {
-		/* Only what this call wrote into an empty directory. */
-		char path[CHECKPOINT_PATH_BYTES_MAX];
-		for (size_t i = 0; backup_files[i]; i++) {
-			snprintf(path, sizeof path, "%s/%s", dir, backup_files[i]);
-			unlink(path);
-		}
-		if (created)
-			rmdir(dir);
-	}
+	if (err == LEDGER_OK && (err = backup_verify(l, work)) == LEDGER_OK)
+		err = publish_commit(work, dir, "the backup", &l->e);
+	if (err != LEDGER_OK)
+		publish_abandon(work, backup_files);
 	return err;
 }

@@ -514,13 +514,16 @@ typedef struct hm_inner {
 	uint32_t child[2];
 	uint32_t any_leaf;        /* a leaf below: the bits above crit are its */
 	uint16_t crit;            /* the first bit where the children differ */
-	bool dirty;
+	bool dirty;               /* hash is out of date */
+	bool changed;             /* a leaf below changed since the last check */
 	uint8_t hash[LEDGER_HASH_BYTES];   /* the subtree's hash at depth crit */
 } hm_inner;
 
 typedef struct hm_leaf {
 	uint8_t key[HEADS_KEY_BYTES];
 	uint8_t hash[LEDGER_HASH_BYTES];
+	uint64_t version, seq;
+	bool changed;             /* set, or moved deeper, since the last check */
 } hm_leaf;
 
 struct heads_mem {
@@ -590,6 +593,30 @@ static void hm_extend(const heads_mem *m, uint32_t ref, unsigned from,
 	}
 }
 
+static void hm_leaf_set(heads_mem *m, hm_leaf *l, const uint8_t key[HEADS_KEY_BYTES],
+                        uint64_t version, uint64_t seq)
+{
+	memcpy(l->key, key, HEADS_KEY_BYTES);
+	l->version = version;
+	l->seq = seq;
+	l->changed = true;
+	leaf_with(l->hash, m->h, key, version, seq);
+}
+
+/* Mark the inner nodes on key's path whose crit is below `below`: their
+ * hashes are out of date, and the stored map rewrote them. Only a leaf's
+ * ancestors are marked, so that the changed nodes are exactly those that
+ * heads_update stores. */
+static void hm_mark(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES], unsigned below)
+{
+	uint32_t ref = m->root;
+
+	while (ref != HM_NONE && !(ref & HM_LEAF) && m->in[ref].crit < below) {
+		m->in[ref].dirty = m->in[ref].changed = true;
+		ref = m->in[ref].child[bit_at(key, m->in[ref].crit)];
+	}
+}
+
 int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
                   uint64_t version, uint64_t seq)
 {
@@ -599,36 +626,38 @@ int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
 	if (hm_reserve((void **)&m->lv, &m->cap_lv, m->n_lv + 1, sizeof *m->lv) ||
 	    hm_reserve((void **)&m->in, &m->cap_in, m->n_in + 1, sizeof *m->in))
 		return -1;
-	while (ref != HM_NONE && !(ref & HM_LEAF)) {
-		m->in[ref].dirty = true;
+	while (ref != HM_NONE && !(ref & HM_LEAF))
 		ref = m->in[ref].child[bit_at(key, m->in[ref].crit)];
-	}
 	if (ref != HM_NONE) {
 		hm_leaf *l = &m->lv[ref & ~HM_LEAF];
 		if (memcmp(l->key, key, HEADS_KEY_BYTES) == 0) {
-			leaf_with(l->hash, m->h, key, version, seq);
+			hm_leaf_set(m, l, key, version, seq);
+			hm_mark(m, key, HEADS_DEPTH_MAX);
 			return 0;
 		}
 		while (bit_at(l->key, c) == bit_at(key, c))
 			c++;
 	}
 	uint32_t leaf = (uint32_t)m->n_lv++ | HM_LEAF;
-	memcpy(m->lv[leaf & ~HM_LEAF].key, key, HEADS_KEY_BYTES);
-	leaf_with(m->lv[leaf & ~HM_LEAF].hash, m->h, key, version, seq);
+	hm_leaf_set(m, &m->lv[leaf & ~HM_LEAF], key, version, seq);
 	if (ref == HM_NONE) {
 		m->root = leaf;
 		return 0;
 	}
 	/* The new inner node goes above the first node that splits deeper. */
+	hm_mark(m, key, c);
 	slot = &m->root;
 	while (!(*slot & HM_LEAF) && m->in[*slot].crit < c)
 		slot = &m->in[*slot].child[bit_at(key, m->in[*slot].crit)];
+	/* A leaf that was alone there moves down, below the new node. */
+	if (*slot & HM_LEAF)
+		m->lv[*slot & ~HM_LEAF].changed = true;
 	hm_inner *n = &m->in[m->n_in];
 	n->crit = (uint16_t)c;
 	n->child[bit_at(key, c)] = leaf;
 	n->child[!bit_at(key, c)] = *slot;
 	n->any_leaf = leaf & ~HM_LEAF;
-	n->dirty = true;
+	n->dirty = n->changed = true;
 	*slot = (uint32_t)m->n_in++;
 	return 0;
 }
@@ -669,69 +698,128 @@ int heads_mem_root(heads_mem *m, uint8_t out[LEDGER_HASH_BYTES])
 	return 0;
 }
 
-/* The node at (d, prefix) of the in-memory map: 0 empty, NODE_SINGLE or
- * NODE_MULTI, with its hash. The map's hashes must be clean
- * (heads_mem_root). */
-static unsigned hm_node_at(const heads_mem *m, unsigned d, const uint8_t *prefix,
-                           uint8_t out[LEDGER_HASH_BYTES])
-{
-	uint32_t ref = m->root;
+/* ---- the stored versions against the in-memory map ---- */
 
-	if (ref == HM_NONE)
-		return 0;
-	while (!(ref & HM_LEAF) && m->in[ref].crit < d)
-		ref = m->in[ref].child[bit_at(prefix, m->in[ref].crit)];
-	const uint8_t *key = hm_key(m, ref);
+typedef struct hm_check {
+	MDB_txn *txn;
+	const store *s;
+	errbuf *e;
+	uint64_t size;
+	uint64_t *nodes;
+} hm_check;
+
+/* The stored node at depth d on key's path, version x->size, must hold
+ * exactly val. */
+static ledger_err hm_compare(const hm_check *x, unsigned d, const uint8_t *key,
+                             const uint8_t *val, size_t val_bytes)
+{
+	uint8_t prefix[HEADS_KEY_BYTES] = { 0 }, k[NODE_KEY_BYTES_MAX];
+	char path[HEADS_DEPTH_MAX + 1];
+	const char *what;
+	MDB_val v;
+	ledger_err err;
+
+	if (d >= HEADS_DEPTH_MAX)
+		return err_set(x->e, LEDGER_ECORRUPT, "heads map: two stream keys "
+		               "share 255 bits: the map cannot hold them");
+	memcpy(prefix, key, (d + 7) / 8);
+	if (d % 8)
+		prefix[d / 8] &= (uint8_t)(0xff00u >> (d % 8));
+	err = store_get(x->txn, x->s, DB_SMT, k, node_key(k, d, prefix, x->size),
+	                &v, x->e);
+	if (err == LEDGER_OK && v.mv_size == val_bytes &&
+	    memcmp(v.mv_data, val, val_bytes) == 0) {
+		(*x->nodes)++;
+		return LEDGER_OK;
+	}
+	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
+		return err;
+	what = err == LEDGER_ENOTFOUND ? "is missing" :
+	       "differs from the stream heads of the events";
 	for (unsigned i = 0; i < d; i++)
-		if (bit_at(key, i) != bit_at(prefix, i))
-			return 0;
-	hm_extend(m, ref, d, out);
-	return ref & HM_LEAF ? NODE_SINGLE : NODE_MULTI;
+		path[i] = (char)('0' + bit_at(key, i));
+	path[d] = '\0';
+	return err_set(x->e, LEDGER_ECORRUPT, "heads map: the node at depth %u, "
+	               "path %s, of size %llu %s (run annals rebuild if only the "
+	               "map is damaged)", d, d ? path : "(the root)",
+	               (unsigned long long)x->size, what);
 }
 
-ledger_err heads_check_stored(heads_mem *m, MDB_txn *txn, const store *s,
-                              errbuf *e, uint64_t *nodes)
+static ledger_err hm_compare_leaf(const hm_check *x, hm_leaf *l, unsigned d)
 {
-	uint8_t last[NODE_KEY_BYTES_MAX], want[LEDGER_HASH_BYTES];
-	size_t last_bytes = 0;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	ledger_err err = store_cursor(&c, txn, s, DB_SMT, e);
+	uint8_t val[1 + HEADS_KEY_BYTES + 16];
 
-	*nodes = 0;
-	if (err != LEDGER_OK)
-		return err;
-	if (heads_mem_root(m, want) != 0) {
-		store_cursor_close(c);
+	val[0] = NODE_SINGLE;
+	memcpy(val + 1, l->key, HEADS_KEY_BYTES);
+	put_u64_be(val + 1 + HEADS_KEY_BYTES, l->version);
+	put_u64_be(val + 9 + HEADS_KEY_BYTES, l->seq);
+	l->changed = false;
+	return hm_compare(x, d, l->key, val, sizeof val);
+}
+
+/* An inner node stands for one stored node at each depth from `from` (its
+ * parent's crit + 1, or 0) to its crit: the lower ones hold its hash
+ * extended by an empty sibling a level. */
+static ledger_err hm_compare_inner(const hm_check *x, const heads_mem *m,
+                                   uint32_t ref, unsigned from)
+{
+	const hm_inner *n = &m->in[ref];
+	const uint8_t *key = hm_key(m, ref);
+	uint8_t val[1 + LEDGER_HASH_BYTES];
+	ledger_err err;
+
+	val[0] = NODE_MULTI;
+	memcpy(val + 1, n->hash, LEDGER_HASH_BYTES);
+	for (unsigned d = n->crit;; d--) {
+		if ((err = hm_compare(x, d, key, val, sizeof val)) != LEDGER_OK ||
+		    d == from)
+			return err;
+		if (bit_at(key, d - 1))
+			node_hash(val + 1, zero_hash, val + 1);
+		else
+			node_hash(val + 1, val + 1, zero_hash);
+	}
+}
+
+ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
+                                   errbuf *e, uint64_t size, uint64_t *nodes)
+{
+	hm_check x = { txn, s, e, size, nodes };
+	uint8_t root[LEDGER_HASH_BYTES];
+	uint32_t stack[2 * (HEADS_DEPTH_MAX + 1)];
+	uint16_t from[2 * (HEADS_DEPTH_MAX + 1)];
+	size_t top = 0;
+	ledger_err err = LEDGER_OK;
+
+	if (heads_mem_root(m, root) != 0)
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
+	if (m->root == HM_NONE)
+		return LEDGER_OK;
+	if (m->root & HM_LEAF) {
+		hm_leaf *l = &m->lv[m->root & ~HM_LEAF];
+		return l->changed ? hm_compare_leaf(&x, l, 0) : LEDGER_OK;
 	}
-	for (err = store_cursor_get(c, &k, &v, MDB_FIRST, e); err == LEDGER_OK;
-	     err = store_cursor_get(c, &k, &v, MDB_NEXT, e)) {
-		const uint8_t *kk = k.mv_data;
-		unsigned d = kk[0];
-		size_t n = 1 + (d + 7) / 8;
-		if (k.mv_size != n + 8) {
-			err = err_set(e, LEDGER_ECORRUPT, "heads map: a node key is malformed");
-			break;
-		}
-		/* Only the newest version of a node is the map as it is now. */
-		if (last_bytes == n && memcmp(last, kk, n) == 0)
-			continue;
-		memcpy(last, kk, n);
-		last_bytes = n;
-		node x;
-		if ((err = node_read(&x, txn, s, e, d, kk + 1, UINT64_MAX)) != LEDGER_OK)
-			break;
-		unsigned kind = hm_node_at(m, d, kk + 1, want);
-		if (kind != x.kind || memcmp(want, x.hash, LEDGER_HASH_BYTES) != 0) {
-			err = err_set(e, LEDGER_ECORRUPT, "heads map: the node at depth %u "
-			              "(size %llu) differs from the stream heads of the "
-			              "events", d, (unsigned long long)(UINT64_MAX -
-			              get_u64_be(kk + n)));
-			break;
-		}
-		(*nodes)++;
+	if (m->in[m->root].changed) {
+		stack[top] = m->root;
+		from[top++] = 0;
 	}
-	store_cursor_close(c);
-	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+	/* Depth first over the changed inner nodes: at most one pending
+	 * sibling a level, and the trie is at most 256 deep. */
+	while (top > 0 && err == LEDGER_OK) {
+		uint32_t ref = stack[--top];
+		hm_inner *n = &m->in[ref];
+		n->changed = false;
+		err = hm_compare_inner(&x, m, ref, from[top]);
+		for (int side = 0; side < 2 && err == LEDGER_OK; side++) {
+			uint32_t ch = n->child[side];
+			if (ch & HM_LEAF && m->lv[ch & ~HM_LEAF].changed) {
+				err = hm_compare_leaf(&x, &m->lv[ch & ~HM_LEAF], n->crit + 1u);
+			} else if (!(ch & HM_LEAF) && m->in[ch].changed) {
+				assert(top < sizeof stack / sizeof *stack);
+				stack[top] = ch;
+				from[top++] = (uint16_t)(n->crit + 1u);
+			}
+		}
+	}
+	return err;
 }

@@ -114,11 +114,16 @@ int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
 /* The root of the map (32 zero bytes when empty); -1 when out of memory. */
 int heads_mem_root(heads_mem *m, uint8_t out[LEDGER_HASH_BYTES]);
 
-/* Compare the newest version of every stored node with the node of m at
- * its position; LEDGER_ECORRUPT names the first that differs. *nodes
- * counts the nodes compared. Older versions serve proofs at older sizes,
- * which are checked against the heads roots in the envelopes. */
-ledger_err heads_check_stored(heads_mem *m, MDB_txn *txn, const store *s,
-                              errbuf *e, uint64_t *nodes);
+/* Compare every node of m that changed since the last call (or since
+ * heads_mem_new) with the stored node of version `size`: the nodes that
+ * heads_update stored for a transaction that ended at tree size `size` and
+ * applied the same changes. Each must be stored under exactly that version
+ * and hold exactly the same bytes; LEDGER_ECORRUPT names the first that is
+ * missing or differs by its depth, path and size. *nodes grows by the
+ * nodes compared, so that after the last transaction it must equal the
+ * number of stored node records. Costs one lookup a changed node and one
+ * hash a level that the trie compresses. */
+ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
+                                   errbuf *e, uint64_t size, uint64_t *nodes);
 
 #endif

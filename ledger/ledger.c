@@ -1,6 +1,5 @@
 /* Open, close, init and the public calls: glue over store, writer, import. */
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "import.h"
 #include "ledger_impl.h"
 #include "note.h"
+#include "publish.h"
 #include "text.h"
 #include "verify.h"
 
@@ -131,74 +131,23 @@ static ledger_err init_key(const char *path, const char *origin,
 	return LEDGER_OK;
 }
 
-static void init_remove(const char *dir)
-{
-	char p[4200];
-
-	snprintf(p, sizeof p, "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/lock.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/signing.key", dir);
-	unlink(p);
-}
-
-/* True when dir exists and holds anything. */
-static bool dir_has_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	bool any = false;
-
-	if (!d)
-		return false;
-	while (!any && (de = readdir(d)) != NULL)
-		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-	closedir(d);
-	return any;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* Make the finished ledger in work appear as dir in one rename(2), which
- * also replaces an empty dir; then make the rename durable. */
-static ledger_err init_publish(const char *work, const char *dir, errbuf *e)
-{
-	char parent[4096], *slash;
-
-	fsync_dir(work);
-	if (rename(work, dir) != 0)
-		return err_set(e, LEDGER_EIO, "cannot move the new ledger to '%s': %s",
-		               dir, strerror(errno));
-	snprintf(parent, sizeof parent, "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*slash = slash == parent ? (parent[1] = '\0', '/') : '\0';
-	fsync_dir(slash ? parent : ".");
-	return LEDGER_OK;
-}
+/* What init writes into the ledger directory, removed when it fails. */
+static const char *const init_files[] = {
+	"data.mdb", "lock.mdb", "signing.key", NULL };
 
 ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
                        char *errmsg, size_t errmsg_bytes)
 {
 	errbuf e;
 	char origin[LEDGER_ORIGIN_BYTES_MAX + 1], path[4200], key_path[4200];
-	char work[4000];                     /* dir.init-XXXXXX */
+	char work[PUBLISH_PATH_BYTES_MAX];   /* dir.init-XXXXXX */
 	char vkey[LEDGER_VKEY_TEXT_BYTES];
 	store *s = NULL;
 	ledger_err err;
 	struct stat st;
 
 	err_clear(&e);
-	if (strlen(dir) > 3900) {
+	if (strlen(dir) > PUBLISH_TARGET_BYTES_MAX) {
 		err = err_set(&e, LEDGER_EUSAGE, "the directory path is too long");
 		goto out;
 	}
@@ -228,13 +177,9 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
 	 * place at the end, so that an init killed part-way leaves no
 	 * half-made ledger in DIR (only a DIR.init-* directory). A DIR that
 	 * holds other files is initialized in place. */
-	bool in_place = dir_has_files(dir);
-	snprintf(work, sizeof work, "%s.init-XXXXXX", dir);
-	if (!in_place && !mkdtemp(work)) {
-		err = err_set(&e, LEDGER_EIO, "cannot create a directory beside '%s': %s",
-		              dir, strerror(errno));
+	bool in_place = publish_has_files(dir);
+	if (!in_place && (err = publish_begin(work, dir, "init", &e)) != LEDGER_OK)
 		goto out;
-	}
 	if (in_place && mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		err = err_set(&e, LEDGER_EIO, "cannot create '%s': %s", dir, strerror(errno));
 		goto out;
@@ -253,16 +198,17 @@ ledger_err ledger_init(const char *dir, const ledger_init_opts *opts,
 	}
 	store_close(s);
 	s = NULL;
-	if (!in_place && (err = init_publish(work, dir, &e)) != LEDGER_OK) {
+	if (!in_place && (err = publish_commit(work, dir, "the new ledger", &e)) != LEDGER_OK) {
 		if (opts && opts->key_path)
 			unlink(kp);
 		goto fail;
 	}
 	goto out;
 fail:
-	init_remove(at);
-	if (!in_place)
-		rmdir(work);
+	if (in_place)
+		publish_remove_files(dir, init_files);
+	else
+		publish_abandon(work, init_files);
 out:
 	store_close(s);
 	if (errmsg && errmsg_bytes)

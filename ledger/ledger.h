@@ -335,12 +335,15 @@ ledger_err ledger_verify_checkpoint(ledger_verify_stats *out,
                                     const char *vkey, size_t vkey_bytes);
 
 /* Compacted copy of the ledger (mdb_env_copy2 with MDB_CP_COMPACT, so the
- * pages freed by redactions are not copied) into dir, which is created and
- * must be absent or empty, with the signing key (see ledger_checkpoint)
- * written to dir/signing.key at mode 0600 with O_EXCL, and signing.state
- * when there is one; then the copy is opened and verified. On failure the
- * files written are removed. LEDGER_EEXIST: dir is not empty; LEDGER_EKEY:
- * the key cannot be used. */
+ * pages freed by redactions are not copied) as dir, which must be absent
+ * or an empty directory, with the signing key (see ledger_checkpoint) as
+ * dir/signing.key at mode 0600, and signing.state when there is one. The
+ * copy is written, fsynced and verified in a new directory
+ * "<dir>.backup-XXXXXX" beside dir, then renamed to dir in one rename(2)
+ * and the parent fsynced: a backup that fails or is killed leaves nothing
+ * at dir (a killed one leaves its dir.backup-* directory). On failure the
+ * work directory is removed. LEDGER_EEXIST: dir is not empty, not a
+ * directory or a symbolic link; LEDGER_EKEY: the key cannot be used. */
 ledger_err ledger_backup(ledger *l, const char *dir);
 
 /* ------------------------------------------------------------------ */

@@ -329,6 +329,104 @@ static bool reader_json_event(Annals__InputEvent *ev, json_t *obj, arena *a,
 	return true;
 }
 
+/* ---- NDJSON: the field of a string jansson refused ---- */
+
+#define JSON_PATH_DEPTH_MAX 4u      /* event, sources[i], a source's field */
+
+enum { JP_KEY, JP_COLON, JP_VALUE, JP_AFTER };   /* what comes next */
+
+typedef struct json_frame {
+	bool object;
+	uint8_t state;
+	const char *key;                 /* object: the current key, raw */
+	size_t key_bytes, index;         /* array: the current element */
+} json_frame;
+
+/* Step over the string that starts at text[*i] (a quote); false when it
+ * runs to the end of text unclosed. */
+static bool json_skip_string(const char *text, size_t n, size_t *i)
+{
+	for (size_t j = *i + 1; j < n; j++) {
+		if (text[j] == '\\')
+			j++;
+		else if (text[j] == '"') {
+			*i = j;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* jansson refuses a string value with invalid UTF-8, a control character
+ * (a raw NUL among them), \u0000 or a lone surrogate, and gives only the
+ * byte position where it stopped: inside that string, or just past it.
+ * The text before that position is valid JSON up to there, so a scan of
+ * its brackets, keys and commas finds the field ("summary",
+ * "participants[0].name"). False when the position is not in or just after
+ * a string value (a syntax error, a bad key), or the path is deeper or
+ * longer than field names are. */
+static bool json_error_field(char out[64], const char *text, size_t pos)
+{
+	json_frame st[JSON_PATH_DEPTH_MAX];
+	size_t top = 0, len = 0;
+	bool in_value = false;           /* the prefix ends in or after a value string */
+
+	for (size_t i = 0; i < pos; i++) {
+		char ch = text[i];
+		json_frame *f = top ? &st[top - 1] : NULL;
+		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+			continue;
+		in_value = false;
+		if ((ch == '{' || ch == '[') && (!f || f->state == JP_VALUE)) {
+			if (top == JSON_PATH_DEPTH_MAX)
+				return false;
+			st[top++] = (json_frame){ .object = ch == '{',
+			                          .state = ch == '{' ? JP_KEY : JP_VALUE };
+		} else if (ch == '"' && f && f->object && f->state == JP_KEY) {
+			f->key = text + i + 1;
+			if (!json_skip_string(text, pos, &i))
+				return false;                 /* the error is in a key */
+			f->key_bytes = (size_t)(text + i - f->key);
+			f->state = JP_COLON;
+		} else if (ch == ':' && f && f->state == JP_COLON) {
+			f->state = JP_VALUE;
+		} else if (ch == ',' && f && f->state == JP_AFTER) {
+			f->state = f->object ? JP_KEY : JP_VALUE;
+			f->index++;
+		} else if ((ch == '}' || ch == ']') && f && f->object == (ch == '}')) {
+			top--;
+			if (top)
+				st[top - 1].state = JP_AFTER;
+		} else if (ch == '"' && f && f->state == JP_VALUE) {
+			f->state = JP_AFTER;
+			in_value = true;
+			if (!json_skip_string(text, pos, &i))
+				break;                        /* the error is in this value */
+		} else if (f && f->state == JP_VALUE) {
+			while (i + 1 < pos && !strchr(",]} \t", text[i + 1]))
+				i++;                          /* a number, true, false, null */
+			f->state = JP_AFTER;
+		} else {
+			return false;
+		}
+	}
+	if (!in_value || top == 0 || !st[0].object)
+		return false;
+	for (size_t d = 0; d < top; d++) {
+		if (st[d].object && (st[d].key_bytes == 0 ||
+		    memchr(st[d].key, '\\', st[d].key_bytes)))
+			return false;                     /* an empty or escaped key */
+		int w = st[d].object ?
+		        snprintf(out + len, 64 - len, "%s%.*s", d ? "." : "",
+		                 (int)st[d].key_bytes, st[d].key) :
+		        snprintf(out + len, 64 - len, "[%zu]", st[d].index);
+		if (w < 0 || (size_t)w >= 64 - len)
+			return false;
+		len += (size_t)w;
+	}
+	return true;
+}
+
 static reader_status reader_ndjson(reader *r, Annals__InputEvent **out,
                                    uint64_t *line, arena *a, field_err *fe)
 {
@@ -362,7 +460,15 @@ static reader_status reader_ndjson(reader *r, Annals__InputEvent **out,
 	}
 	json_t *obj = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj) {
-		field_fail(fe, "json", "%s (column %d)", jerr.text, jerr.column);
+		char field[64];
+		enum json_error_code code = json_error_code(&jerr);
+		bool in_string = code == json_error_invalid_utf8 ||
+		                 code == json_error_invalid_syntax ||
+		                 code == json_error_null_character;
+		if (!in_string || jerr.position < 0 || (size_t)jerr.position > n ||
+		    !json_error_field(field, text, (size_t)jerr.position))
+			snprintf(field, sizeof field, "json");
+		field_fail(fe, field, "%s (column %d)", jerr.text, jerr.column);
 		return READER_BAD;
 	}
 	Annals__InputEvent *ev = arena_alloc(a, sizeof *ev);

@@ -90,6 +90,7 @@ typedef struct verifier {
 	uint64_t seq;
 	bool txn_open;                   /* the last event carried no heads_root */
 	heads_mem *heads;                /* stream heads from the events alone */
+	uint64_t heads_nodes;            /* stored heads-map nodes compared */
 	ledger_verify_stats *st;
 	verify_root_fn on_root;          /* roots wanted at given sizes */
 	verify_want_fn want;             /* which sizes; NULL: every size */
@@ -259,12 +260,12 @@ static ledger_err verify_stream(verifier *v, const Annals__Envelope *env,
 }
 
 /* The heads root that ends each write transaction equals the root of the
- * stream heads recomputed from the events, and the stored map's root at
- * that size. */
+ * stream heads recomputed from the events, and every heads-map node that
+ * transaction stored (the root among them) equals the recomputed one: the
+ * older versions serve proofs at older sizes. */
 static ledger_err verify_heads(verifier *v, const Annals__Envelope *env)
 {
-	uint8_t key[HEADS_KEY_BYTES], root[LEDGER_HASH_BYTES], stored[LEDGER_HASH_BYTES];
-	ledger_err err;
+	uint8_t key[HEADS_KEY_BYTES], root[LEDGER_HASH_BYTES];
 
 	heads_key(key, &v->h, env->country, env->organization);
 	if (heads_mem_set(v->heads, key, env->stream_version, v->seq) != 0)
@@ -279,13 +280,25 @@ static ledger_err verify_heads(verifier *v, const Annals__Envelope *env)
 	if (memcmp(root, env->heads_root.data, LEDGER_HASH_BYTES) != 0)
 		return bad(v, v->seq, "heads_root differs from the root of the stream "
 		           "heads recomputed from the events");
-	if ((err = heads_root_at(stored, v->txn, v->l->s, &v->l->e, v->seq)) != LEDGER_OK)
-		return err;
-	if (memcmp(stored, root, LEDGER_HASH_BYTES) != 0)
-		return bad(v, v->seq, "heads map: the stored root at this size differs "
-		           "from the events' (run annals rebuild if only the map is "
-		           "damaged)");
-	return LEDGER_OK;
+	return heads_mem_check_version(v->heads, v->txn, v->l->s, &v->l->e, v->seq,
+	                               &v->heads_nodes);
+}
+
+/* Every stored heads-map node was compared at the end of the transaction
+ * that wrote it: one more is a node no transaction wrote. */
+static ledger_err verify_heads_count(verifier *v)
+{
+	uint64_t stored, bytes;
+	ledger_err err = store_db_stat(v->txn, v->l->s, DB_SMT, &stored, &bytes,
+	                               &v->l->e);
+
+	if (err == LEDGER_OK && stored != v->heads_nodes)
+		err = err_set(&v->l->e, LEDGER_ECORRUPT, "heads map: %llu stored "
+		              "nodes, but the transactions of the log wrote %llu "
+		              "(a node was added that no transaction wrote)",
+		              (unsigned long long)stored,
+		              (unsigned long long)v->heads_nodes);
+	return err;
 }
 
 static ledger_err verify_event(verifier *v, const MDB_val *k, const MDB_val *val)
@@ -416,8 +429,6 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	MDB_val k, val;
 	ledger_err err;
 
-	uint64_t nodes = 0;
-
 	memset(out, 0, sizeof *out);
 	arena_init(&v.a);
 	if (!(v.heads = heads_mem_new(&v.h)))
@@ -442,7 +453,7 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	if (err == LEDGER_ENOTFOUND)
 		err = verify_totals(&v);
 	if (err == LEDGER_OK)
-		err = heads_check_stored(v.heads, txn, l->s, &l->e, &nodes);
+		err = verify_heads_count(&v);
 	if (err == LEDGER_OK) {
 		merkle_frontier_root(out->root, &v.frontier);
 		out->streams = v.streams.used;

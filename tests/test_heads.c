@@ -120,7 +120,7 @@ static void test_heads_random_transactions(void)
 	env_fixture f;
 	heads_mem *m = heads_mem_new(NULL);
 	size_t n = 0, txns = 0;
-	uint64_t seq = 0;
+	uint64_t seq = 0, compared = 0, stored = 0, bytes;
 	unsigned seed = 7;
 
 	open_env(&f);
@@ -166,6 +166,10 @@ static void test_heads_random_transactions(void)
 		CU_ASSERT_EQUAL(heads_mem_root(m, mem), 0);
 		CU_ASSERT_EQUAL(memcmp(got, want, 32), 0);
 		CU_ASSERT_EQUAL(memcmp(mem, want, 32), 0);
+		/* The nodes the trie marks changed are those heads_update stored
+		 * (moved leaves included), node for node. */
+		CU_ASSERT_EQUAL(heads_mem_check_version(m, txn, f.s, &f.e, seq,
+		                                        &compared), LEDGER_OK);
 		CU_ASSERT_FATAL(store_commit(&txn, &f.e) == LEDGER_OK);
 		memcpy(roots[txns], want, 32);
 		sizes[txns] = seq;
@@ -175,6 +179,10 @@ static void test_heads_random_transactions(void)
 	/* Proofs at every transaction's size. */
 	MDB_txn *txn;
 	CU_ASSERT_FATAL(store_begin(&txn, f.s, false, &f.e) == LEDGER_OK);
+	CU_ASSERT_EQUAL(store_db_stat(txn, f.s, DB_SMT, &stored, &bytes, &f.e),
+	                LEDGER_OK);
+	CU_ASSERT_EQUAL(stored, compared);
+	CU_ASSERT(compared > 40);
 	for (size_t t = 0; t < txns; t++) {
 		uint8_t root[32], r[32];
 		CU_ASSERT_EQUAL(heads_root_at(root, txn, f.s, &f.e, sizes[t]), LEDGER_OK);

@@ -301,10 +301,24 @@ static void test_reader_ndjson_bad_text(void)
 	            "{\"type\":\"meeting\"\n"
 	            "{\"type\":\"meeting\"} trailing\n"
 	            "{\"type\":\"meeting\",}\n"
-	            "{\"type\":\"caf\xc3\xa9\"}\n", false);
-	for (uint64_t line = 1; line <= 9; line++)
+	            "{\"type\":\"caf\xc3\xa9\"}\n"
+	            "{\"participants\":[{\"name\":\"a\"},{\"name\":\"\x01\"}]}\n"
+	            "{\"aliases\":[\"a\", \"b\\u0000\"], \"type\":\"x\"}\n"
+	            "{\"ty\xffpe\":\"x\"}\n"
+	            "{\"type\":\"a\" \"b\"}\n"
+	            "[\"\xff\"]\n", false);
+	/* A refused string names its field (jansson's position is in or just
+	 * after it); a syntax error or a bad key is "json". */
+	for (uint64_t line = 1; line <= 5; line++)
+		want_refused(&x, READER_BAD, line, "type", NULL);
+	want_refused(&x, READER_BAD, 6, "summary", NULL);
+	for (uint64_t line = 7; line <= 9; line++)
 		want_refused(&x, READER_BAD, line, "json", NULL);
 	want_record(&x, 10);
+	want_refused(&x, READER_BAD, 11, "participants[1].name", NULL);
+	want_refused(&x, READER_BAD, 12, "aliases[1]", NULL);
+	for (uint64_t line = 13; line <= 15; line++)
+		want_refused(&x, READER_BAD, line, "json", NULL);
 	want_end(&x);
 	rd_close(&x);
 }

@@ -361,6 +361,204 @@ static void test_verify_changed_indexes(void)
 	fixture_close(&f);
 }
 
+/* ---- the heads map: every stored version, not only the newest ---- */
+
+#define HEADS_TXNS 120u
+#define HEADS_NODE_KEY_MAX 41u     /* depth, 32-byte prefix, ~size */
+
+static const char *const heads_countries[] = {
+	"KZ", "AF", "US", "RU", "CN", "FR", "DE", "GB", "IN", "PK", "IR", "TR",
+	"UZ", "KG", "TJ", "TM", "SA", "QA", "AE", "EG" };
+static const char *const heads_orgs[] = { "alpha", "beta", "gamma", "delta" };
+
+/* HEADS_TXNS imports of 1 to 5 events each, over 80 relationships (and
+ * the organization streams), so that the heads map holds many versions of
+ * most nodes; some transactions add an organization or retract an event.
+ * Returns the number of events. */
+static uint64_t fill_many_transactions(fixture *f)
+{
+	fixture_text t = { 0 };
+	ledger_import_stats st;
+	unsigned seed = 11;
+	uint64_t events = 0, i = 0;
+	const size_t nc = sizeof heads_countries / sizeof *heads_countries;
+	const size_t no = sizeof heads_orgs / sizeof *heads_orgs;
+
+	for (size_t o = 0; o < no; o++)
+		fixture_text_add(&t, "{\"type\":\"organization\",\"organization\":"
+		                 "\"%s\",\"name\":\"Org %s\"}\n", heads_orgs[o],
+		                 heads_orgs[o]);
+	CU_ASSERT_FATAL(fixture_import(f, t.data, &st) == LEDGER_OK);
+	events += no;
+	for (unsigned x = 0; x < HEADS_TXNS; x++) {
+		unsigned k = (unsigned)rand_r(&seed) % 5 + 1;
+		t.bytes = 0;
+		for (unsigned j = 0; j < k; j++, i++)
+			fixture_text_add(&t, "{\"id\":\"hm-%llu\",\"type\":\"meeting\","
+			                 "\"country\":\"%s\",\"organization\":\"%s\","
+			                 "\"date\":\"2001-02-03\",\"summary\":\"m %llu\"}\n",
+			                 (unsigned long long)i,
+			                 heads_countries[(unsigned)rand_r(&seed) % nc],
+			                 heads_orgs[(unsigned)rand_r(&seed) % no],
+			                 (unsigned long long)i);
+		if (x % 17 == 5)
+			fixture_text_add(&t, "{\"type\":\"organization\",\"organization\":"
+			                 "\"%s\",\"name\":\"Org %s\",\"aliases\":[\"v%u\"]}\n",
+			                 heads_orgs[x % no], heads_orgs[x % no], x);
+		if (x % 23 == 9)
+			fixture_text_add(&t, "{\"type\":\"retraction\",\"retracts\":"
+			                 "\"hm-%llu\",\"reason\":\"wrong\"}\n",
+			                 (unsigned long long)(i - k));
+		CU_ASSERT_FATAL(fixture_import(f, t.data, &st) == LEDGER_OK);
+		events += st.appended;
+	}
+	fixture_text_free(&t);
+	return events;
+}
+
+typedef struct node_rec {
+	uint8_t key[HEADS_NODE_KEY_MAX];
+	size_t key_bytes;
+	unsigned depth;
+	uint64_t size;
+	bool newest;             /* the first record of its (depth, path) */
+} node_rec;
+
+/* Every stored heads-map node record, in key order; *out is malloc'd. */
+static size_t heads_nodes(node_rec **out, fixture *f)
+{
+	fixture_env e;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	CU_ASSERT_FATAL(fixture_env_open(&e, f) == 0);
+	CU_ASSERT_FATAL(fixture_env_dbi(&e, "heads_map", &dbi) == 0);
+	CU_ASSERT_FATAL(mdb_cursor_open(e.txn, dbi, &c) == 0);
+	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		CU_ASSERT_FATAL(k.mv_size >= 9 && k.mv_size <= HEADS_NODE_KEY_MAX);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			*out = realloc(*out, cap * sizeof **out);
+			CU_ASSERT_FATAL(*out != NULL);
+		}
+		node_rec *r = &(*out)[n];
+		memcpy(r->key, k.mv_data, k.mv_size);
+		r->key_bytes = k.mv_size;
+		r->depth = r->key[0];
+		r->size = 0;
+		for (size_t b = k.mv_size - 8; b < k.mv_size; b++)
+			r->size = r->size << 8 | r->key[b];
+		r->size = UINT64_MAX - r->size;
+		r->newest = n == 0 || (*out)[n - 1].key_bytes != r->key_bytes ||
+		            memcmp((*out)[n - 1].key, r->key, r->key_bytes - 8) != 0;
+		n++;
+	}
+	mdb_cursor_close(c);
+	CU_ASSERT_FATAL(fixture_env_close(&e, false) == 0);
+	return n;
+}
+
+static void expect_verifies(fixture *f, uint64_t events, const char *what)
+{
+	ledger_verify_stats vs;
+	ledger_err err = ledger_verify(&vs, f->l);
+
+	CU_ASSERT_EQUAL(err, LEDGER_OK);
+	CU_ASSERT_EQUAL(vs.events, events);
+	if (err != LEDGER_OK)
+		fprintf(stderr, "\n%s: verify: %s\n", what, ledger_errmsg(f->l));
+}
+
+/* No false positive: a ledger of many small transactions verifies, before
+ * and after rebuild (which writes the heads map again, version by
+ * version), and most of its node records are older versions. */
+static void test_verify_heads_many_transactions(void)
+{
+	fixture f;
+	node_rec *r;
+	ledger_rebuild_stats rs;
+
+	CU_ASSERT_FATAL(fixture_open(&f) == 0);
+	uint64_t events = fill_many_transactions(&f);
+	expect_verifies(&f, events, "many transactions");
+	size_t n = heads_nodes(&r, &f), old = 0;
+	for (size_t i = 0; i < n; i++)
+		old += !r[i].newest;
+	CU_ASSERT(old > n / 2);
+	free(r);
+	CU_ASSERT_EQUAL(ledger_rebuild(&rs, f.l), LEDGER_OK);
+	expect_verifies(&f, events, "after rebuild");
+	CU_ASSERT_EQUAL(heads_nodes(&r, &f), n);
+	free(r);
+	fixture_close(&f);
+}
+
+/* A changed byte in an older version of a node (one that proofs at older
+ * sizes read) is found, naming the node's depth and size; so are a
+ * deleted older version and a record no transaction wrote. */
+static void test_verify_heads_old_versions(void)
+{
+	fixture f;
+	node_rec *r;
+	char want[96], what[96];
+	void *val;
+	size_t val_bytes, tried = 0;
+
+	CU_ASSERT_FATAL(fixture_open(&f) == 0);
+	uint64_t events = fill_many_transactions(&f);
+	size_t n = heads_nodes(&r, &f);
+	/* Up to 12 older versions spread over the records, the root's too. */
+	for (size_t i = 0, step = n / 12 + 1; i < n && tried < 12; i++) {
+		if (r[i].newest || (i % step != 0 && i != 1))
+			continue;
+		CU_ASSERT_FATAL(fixture_db_get(&f, "heads_map", r[i].key,
+		                               r[i].key_bytes, &val, &val_bytes) == 0);
+		free(val);
+		size_t off = 1 + (tried * 7) % (val_bytes - 1);
+		snprintf(want, sizeof want, "heads map: the node at depth %u, ",
+		         r[i].depth);
+		snprintf(what, sizeof what, "old heads node depth %u size %llu byte %zu",
+		         r[i].depth, (unsigned long long)r[i].size, off);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "heads_map", r[i].key,
+		                                r[i].key_bytes, off, 0x10) == 0);
+		expect_corrupt(&f, 0, want, what);
+		snprintf(want, sizeof want, " of size %llu ", (unsigned long long)r[i].size);
+		expect_corrupt(&f, 0, want, what);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "heads_map", r[i].key,
+		                                r[i].key_bytes, off, 0x10) == 0);
+		expect_verifies(&f, events, what);
+		tried++;
+	}
+	CU_ASSERT(tried >= 10);
+	/* An older version deleted: missing at its size. */
+	size_t i = n / 2;
+	while (i < n && r[i].newest)
+		i++;
+	CU_ASSERT_FATAL(i < n);
+	CU_ASSERT_FATAL(fixture_db_get(&f, "heads_map", r[i].key, r[i].key_bytes,
+	                               &val, &val_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "heads_map", r[i].key, r[i].key_bytes) == 0);
+	expect_corrupt(&f, 0, "is missing", "old heads node deleted");
+	CU_ASSERT_FATAL(fixture_db_put(&f, "heads_map", r[i].key, r[i].key_bytes,
+	                               val, val_bytes) == 0);
+	expect_verifies(&f, events, "old heads node put back");
+	/* A copy under a size that ends no transaction (past the head): one
+	 * record too many. */
+	uint64_t past = UINT64_MAX - (events + 1000);
+	for (size_t b = 0; b < 8; b++)
+		r[i].key[r[i].key_bytes - 1 - b] = (uint8_t)(past >> (8 * b));
+	CU_ASSERT_FATAL(fixture_db_put(&f, "heads_map", r[i].key, r[i].key_bytes,
+	                               val, val_bytes) == 0);
+	expect_corrupt(&f, 0, "stored nodes", "extra heads node");
+	free(val);
+	free(r);
+	fixture_close(&f);
+}
+
 void suite_verify(void);
 
 void suite_verify(void)
@@ -377,4 +575,8 @@ void suite_verify(void)
 	CU_add_test(s, "deleted middle event", test_verify_deleted_middle_event);
 	CU_add_test(s, "swapped envelopes", test_verify_swapped_envelopes);
 	CU_add_test(s, "changed indexes", test_verify_changed_indexes);
+	CU_add_test(s, "heads map: many transactions, no false positive",
+	            test_verify_heads_many_transactions);
+	CU_add_test(s, "heads map: older node versions changed",
+	            test_verify_heads_old_versions);
 }

@@ -1,5 +1,6 @@
 /* annals add ...; annals org add SLUG --name N [--alias A]... */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,15 @@ int cmd_add(cli *c, int argc, char **argv)
 			append_array(o, "participants", p);
 		} else if (ch == 'E') {
 			if (!cli_parse_u64(&v, optarg) || v > INT64_MAX) {
+				/* Digits alone: a whole number, but past what a
+				 * version can be (strtoull's ERANGE, or 2^63 on). */
+				bool digits = strspn(optarg, "0123456789") == strlen(optarg);
 				json_decref(o);
+				if (digits && *optarg)
+					return cli_fail(EXIT_USAGE, "add", "--expect-version "
+					                "%.40s%s: out of range: a version is at "
+					                "most %" PRId64, optarg,
+					                strlen(optarg) > 40 ? "..." : "", INT64_MAX);
 				return cli_fail(EXIT_USAGE, "add", "--expect-version takes "
 				                "a whole number, not '%s'", optarg);
 			}

@@ -8,14 +8,17 @@
 static const char usage[] =
 	"usage: annals [-d DIR] backup TARGET [--key FILE]\n"
 	"\n"
-	"Write a compacted copy of the ledger into TARGET, which is created and\n"
-	"must be absent or empty: data.mdb copied with LMDB's compaction\n"
+	"Write a compacted copy of the ledger as TARGET, which must be absent or\n"
+	"an empty directory: data.mdb copied with LMDB's compaction\n"
 	"(mdb_env_copy2, MDB_CP_COMPACT), so pages freed by redactions, which\n"
 	"still hold the removed bytes in the original data.mdb, are not copied;\n"
 	"the signing key (--key FILE, else $ANNALS_KEY, else DIR/signing.key) as\n"
 	"TARGET/signing.key at mode 0600; and DIR/signing.state. The copy is\n"
-	"then opened and verified. To replace the original by its compacted\n"
-	"copy, stop the writers and move TARGET into place.\n";
+	"written, fsynced and verified in TARGET.backup-XXXXXX beside TARGET,\n"
+	"then renamed to TARGET: TARGET holds a complete copy or nothing (a\n"
+	"killed backup leaves only its TARGET.backup-* directory). To replace\n"
+	"the original by its compacted copy, stop the writers and move TARGET\n"
+	"into place.\n";
 
 int cmd_backup(cli *c, int argc, char **argv)
 {

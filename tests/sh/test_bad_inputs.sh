@@ -97,29 +97,43 @@ refuse "a line over 1 MiB" 2 line long.ndjson import long.ndjson
 refuse "a CSV row over 1 MiB" 3 record long.csv import --format csv long.csv
 
 # Bad arguments to add: the same rules, messages "annals add: FIELD: ...".
-add_refuse() {
-	local what=$1 field=$2
-	shift 2
+# A version that is a whole number but out of range, or not a number, is a
+# bad option instead: exit 2, naming the option.
+usage=0
+# add_expect CODE MSG WHAT ARGS...: `annals add ARGS` exits CODE, says
+# "annals add: MSG" and changes nothing.
+add_expect() {
+	local want_code=$1 msg=$2 what=$3
+	shift 3
 	cases=$((cases + 1))
 	"$ANNALS" -d db add "$@" >"$T/out" 2>"$T/err"
 	local code=$?
-	if [ "$code" -eq 3 ] && grep -qF -- "annals add: $field: " "$T/err" &&
+	if [ "$code" -eq "$want_code" ] && grep -qF -- "annals add: $msg" "$T/err" &&
 		[ "$(fingerprint)" = "$want" ]; then
-		refused=$((refused + 1)); pass
+		if [ "$want_code" -eq 3 ]; then refused=$((refused + 1)); else usage=$((usage + 1)); fi
+		pass
 	else
-		fail "add $what: exit $code, want 3 naming $field and nothing written: $(head -c 300 "$T/err")"
+		fail "add $what: exit $code, want $want_code saying '$msg' and nothing written: $(head -c 300 "$T/err")"
 		rm -rf db && cp -a pristine db
 	fi
 }
+add_refuse() { local what=$1 field=$2; shift 2; add_expect 3 "$field: " "$what" "$@"; }
+add_usage() { local what=$1 msg=$2; shift 2; add_expect 2 "$msg" "$what" "$@"; }
 add_refuse "a stale --expect-version" expect_version --expect-version 1 \
 	--type meeting --country KZ --org taliban --date 2024
 add_refuse "--expect-version 2^63-1" expect_version --expect-version 9223372036854775807 \
 	--type meeting --country KZ --org taliban --date 2024
+add_usage "--expect-version 2^63" "--expect-version 9223372036854775808: out of range" \
+	--expect-version 9223372036854775808 --type meeting --country KZ --org taliban --date 2024
+add_usage "--expect-version 2^64" "--expect-version 18446744073709551616: out of range" \
+	--expect-version 18446744073709551616 --type meeting --country KZ --org taliban --date 2024
+add_usage "--expect-version -1" "--expect-version takes a whole number" \
+	--expect-version -1 --type meeting --country KZ --org taliban --date 2024
 add_refuse "2023-02-30" date --type meeting --country KZ --org taliban --date 2023-02-30
 add_refuse "an unknown country" country --type meeting --country Atlantis --org taliban --date 2024
 add_refuse "an unknown organization" organization --type meeting --country KZ --org nobody --date 2024
 add_refuse "a duplicate id with other content" id --id base-1 --type meeting \
 	--country KZ --org taliban --date 2024 --summary "other"
 
-echo "$NAME: $cases bad inputs ($listed in tests/bad from files and from stdin), $refused refusals with exit 3, the line and field named and the ledger unchanged"
+echo "$NAME: $cases bad inputs ($listed in tests/bad from files and from stdin), $refused refusals with exit 3, the line and field named, and $usage bad options with exit 2, the option named; the ledger unchanged"
 rel_summary

@@ -255,6 +255,26 @@ has "$w/err" "not empty" "backup refuses"
 expect 2 "backup without a target" -- "$A" -d "$L" backup
 mkdir "$w/empty"
 expect 0 "backup into an empty directory" -- "$A" -d "$L" backup "$w/empty"
+# The copy is made beside the target and renamed into place: nothing is
+# left beside it, and a backup that fails leaves nothing at the target.
+expect 0 "backup to a path with a trailing slash" -- "$A" -d "$L" backup "$w/slash/"
+expect 0 "the slash backup verifies" -- "$A" -d "$w/slash" verify
+[ -z "$(ls -d "$w"/*.backup-* 2>/dev/null)" ] && ok || bad "a DIR.backup-* directory was left: $(ls -d "$w"/*.backup-*)"
+: >"$w/afile"
+expect 2 "backup onto a file" -- "$A" -d "$L" backup "$w/afile"
+has "$w/err" "not a directory" "backup refuses a file"
+ln -s "$w/empty2" "$w/alink" && mkdir "$w/empty2"
+expect 2 "backup onto a symbolic link" -- "$A" -d "$L" backup "$w/alink"
+has "$w/err" "symbolic link" "backup refuses a link"
+expect 4 "backup without the signing key" -- "$A" -d "$L" backup "$w/nokey" --key "$w/missing.key"
+[ ! -e "$w/nokey" ] && [ -z "$(ls -d "$w"/nokey.backup-* 2>/dev/null)" ] && ok ||
+	bad "a failed backup left $(ls -d "$w"/nokey*)"
+# A failure after data.mdb and the key were copied (signing.state cannot
+# be read): the work directory is removed too.
+cp -a "$L" "$w/L2" && rm -f "$w/L2/signing.state" && mkdir "$w/L2/signing.state"
+expect 4 "backup of a ledger whose signing.state is unreadable" -- "$A" -d "$w/L2" backup "$w/late"
+[ ! -e "$w/late" ] && [ -z "$(ls -d "$w"/late.backup-* 2>/dev/null)" ] && ok ||
+	bad "a backup that failed late left $(ls -d "$w"/late*)"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
