@@ -43,6 +43,16 @@ ledger_err query_day(uint32_t *out, ledger *l, const char *text,
 	return LEDGER_OK;
 }
 
+/* snprintf(dst, cap, "%s", src) without the format machinery: statuses
+ * are filled millions of times by an export. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 ledger_err query_head(uint64_t *out, ledger *l, MDB_txn *txn)
 {
 	MDB_cursor *c = NULL;
@@ -130,7 +140,7 @@ ledger_err query_country(char out[5], ledger *l, const char *text)
 	if (!c)
 		return err_set(&l->e, LEDGER_ENOTFOUND, "'%.64s' is not an ISO 3166 "
 		               "country code or English name", text ? text : "");
-	snprintf(out, 5, "%s", c->code);
+	copy_text(out, 5, c->code);
 	return LEDGER_OK;
 }
 
@@ -162,7 +172,7 @@ static void fill_axis(ledger_status_axis *out, const fold_flag *f, int axis)
 {
 	out->state = axis_states[axis][f->state <= FOLD_OFF ? f->state : 0];
 	out->seq = f->state ? f->since.seq : 0;
-	snprintf(out->since, sizeof out->since, "%s", f->state ? f->since.edtf : "");
+	copy_text(out->since, sizeof out->since, f->state ? f->since.edtf : "");
 }
 
 bool status_fill(ledger_status *out, const fold *f, uint32_t at)
@@ -183,19 +193,19 @@ bool status_fill(ledger_status *out, const fold *f, uint32_t at)
 		if (!fold_list_on(x))
 			continue;
 		ledger_status_list *y = &out->lists[out->lists_count++];
-		snprintf(y->list, sizeof y->list, "%s", x->name);
-		snprintf(y->since, sizeof y->since, "%s", x->since.edtf);
-		snprintf(y->authority, sizeof y->authority, "%s", x->authority);
+		copy_text(y->list, sizeof y->list, x->name);
+		copy_text(y->since, sizeof y->since, x->since.edtf);
+		copy_text(y->authority, sizeof y->authority, x->authority);
 		y->seq = x->since.seq;
 	}
 	out->listed = out->lists_count > 0;
 	out->meetings = f->meetings;
-	snprintf(out->last_meeting, sizeof out->last_meeting, "%s",
-	         f->last_meeting.seq ? f->last_meeting.edtf : "");
+	copy_text(out->last_meeting, sizeof out->last_meeting,
+	          f->last_meeting.seq ? f->last_meeting.edtf : "");
 	if (f->last_change.seq) {
 		out->last_change_seq = f->last_change.seq;
-		snprintf(out->last_change_date, sizeof out->last_change_date, "%s",
-		         f->last_change.edtf);
+		copy_text(out->last_change_date, sizeof out->last_change_date,
+		          f->last_change.edtf);
 		out->last_change_type = event_type_name((Annals__EventType)f->last_change_type);
 	}
 	return true;
@@ -265,7 +275,7 @@ ledger_err ledger_status_get(ledger_status *out, ledger *l,
 	    (err = query_head(&head, l, txn)) != LEDGER_OK ||
 	    (err = query_as_of(&out->as_of, l, txn, q->as_of, head)) != LEDGER_OK)
 		goto out;
-	snprintf(out->organization, sizeof out->organization, "%s", slug);
+	copy_text(out->organization, sizeof out->organization, slug);
 	size_t n = keys_rel(rel, out->country, slug);
 	err = query_fold(&ix->f, &out->version, l, ix, txn, rel, n, at,
 	                  out->as_of, head);
