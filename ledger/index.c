@@ -508,18 +508,20 @@ static ledger_err has_buckets(bool *out, indexer *ix, MDB_txn *txn,
 }
 
 ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
-                         const uint8_t *rel, size_t rel_bytes, uint32_t at)
+                         const uint8_t *rel, size_t rel_bytes, uint32_t at,
+                         uint64_t version)
 {
 	uint32_t from = 1;
-	bool buckets;
+	bool buckets = false;
 	MDB_cursor *agg = NULL;
-	ledger_err err = store_cursor(&agg, txn, ix->s, DB_AGG, ix->e);
+	ledger_err err = LEDGER_OK;
 
 	fold_reset(f);
-	if (err != LEDGER_OK)
-		return err;
-	/* One cursor for every level: opening one costs as much as a seek. */
-	err = has_buckets(&buckets, ix, txn, agg, rel, rel_bytes);
+	/* One cursor for every level: opening one costs as much as a seek,
+	 * and a seek near the last one stays on its page. */
+	if (version >= INDEX_AGG_MIN_EVENTS &&
+	    (err = store_cursor(&agg, txn, ix->s, DB_AGG, ix->e)) == LEDGER_OK)
+		err = has_buckets(&buckets, ix, txn, agg, rel, rel_bytes);
 	if (err == LEDGER_OK && buckets) {
 		/* Whole centuries, then decades, years and months before the
 		 * month of `at`: each level ends where the next one starts. */

@@ -98,9 +98,12 @@ size_t index_rel_prefix(uint8_t *key, const uint8_t *rel, size_t rel_bytes);
 
 /* The fold of relationship rel at day `at` as of the newest seq, from
  * bucket folds where the stream keeps them: reads O(buckets + events of
- * one month) records. f is reset first. */
+ * one month) records. version is the stream's newest version (a stream
+ * shorter than INDEX_AGG_MIN_EVENTS has no buckets to look for), or
+ * UINT64_MAX when unknown. f is reset first. */
 ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
-                         const uint8_t *rel, size_t rel_bytes, uint32_t at);
+                         const uint8_t *rel, size_t rel_bytes, uint32_t at,
+                         uint64_t version);
 
 /* The fold of rel at `at` as of seq as_of, from the stream's events alone
  * (O(k) for k events). *version gets the stream's version as of as_of. */

@@ -251,7 +251,7 @@ ledger_err query_fold(fold *f, uint64_t *version, ledger *l,
 	/* Every event of the stream starts by `at`: the record is the answer. */
 	if (f->max_first_day <= at)
 		return LEDGER_OK;
-	return index_fold_at(f, ix, txn, rel, rel_bytes, at);
+	return index_fold_at(f, ix, txn, rel, rel_bytes, at, *version);
 }
 
 ledger_err ledger_status_get(ledger_status *out, ledger *l,
