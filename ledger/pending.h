@@ -21,7 +21,7 @@
 
 #include "store.h"
 
-#define PENDING_BUDGET (64u << 20)   /* key and value bytes held before a write-out */
+#define PENDING_BUDGET (32u << 20)   /* key and value bytes held before a write-out */
 
 typedef enum pending_db {
 	PEND_IDS,       /* DB_IDS: a key is buffered once */
