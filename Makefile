@@ -17,7 +17,7 @@ DEB_PKGS = gcc libc6-dev make pkg-config liblmdb-dev lmdb-utils \
 PKGS     = lmdb libprotobuf-c libcrypto jansson
 # Recursively expanded, so pkg-config runs after the packages are installed.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-DEP_LIBS   = $(shell pkg-config --libs $(PKGS)) -lcsv -lunistring
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS)) -lcsv -lunistring -pthread
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fPIC \

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE   /* O_TMPFILE */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #define IMPORT_MARGIN_PER_BYTE   4u             /* input bytes -> map bytes */
 #define IMPORT_REPLAYS_MAX       40u            /* 2^40 times the map: never reached */
 #define IMPORT_SPOOL_BYTES       (1u << 16)
+#define IMPORT_BATCH_RECORDS     64u   /* records handed over at once */
+#define IMPORT_BATCHES           4u    /* batches read ahead of the writer */
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -110,50 +113,160 @@ static void import_progress(import_pass *p, double *last, bool final)
 	        final ? "\n" : "");
 }
 
-/* One pass over the input inside one transaction. */
+/* One record read: what the writer is given, in input order. */
+typedef struct import_rec {
+	reader_status rs;
+	Annals__InputEvent *in;
+	uint64_t line;
+	field_err fe;
+} import_rec;
+
+/* Append (or report) one record. Returns a storage error, else LEDGER_OK;
+ * *stop is set once the input cannot be read further. */
+static ledger_err import_take(import_pass *p, writer *w, import_rec *x,
+                              double *last, bool *stop)
+{
+	bool skipped;
+	ledger_err err;
+
+	*stop = x->rs == READER_END || x->rs == READER_FAIL;
+	if (x->rs == READER_END)
+		return LEDGER_OK;
+	p->st.records++;
+	if (x->rs == READER_BAD || x->rs == READER_FAIL) {
+		p->st.rejected++;
+		import_report(p, p->st.records, x->line, &x->fe);
+		return LEDGER_OK;
+	}
+	err = writer_append(w, x->in, p->opts->expect_version, &skipped, &x->fe);
+	if (err == LEDGER_EINPUT || err == LEDGER_ECONFLICT) {
+		p->st.rejected++;
+		p->conflict |= err == LEDGER_ECONFLICT;
+		import_report(p, p->st.records, x->line, &x->fe);
+		return LEDGER_OK;
+	}
+	if (err != LEDGER_OK)
+		return err;
+	if (skipped) {
+		p->st.skipped++;
+	} else {
+		if (!p->st.first_seq)
+			p->st.first_seq = w->seq;
+		p->st.last_seq = w->seq;
+		p->st.appended++;
+	}
+	if ((p->st.records & 1023) == 0)
+		import_progress(p, last, false);
+	return LEDGER_OK;
+}
+
+/* The reading thread: parsing (JSON above all) costs as much as the whole
+ * append pipeline, and the machine has a second core. It fills batches of
+ * records, each in its own arena, at most IMPORT_BATCHES ahead of the
+ * writer, which takes them in order. */
+typedef struct import_batch {
+	arena a;
+	import_rec rec[IMPORT_BATCH_RECORDS];
+	size_t count;
+} import_batch;
+
+typedef struct import_feed {
+	reader *r;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t filled, taken;       /* batches handed over and given back */
+	bool stop;                    /* the writer wants no more */
+	import_batch b[IMPORT_BATCHES];
+} import_feed;
+
+static void *import_feed_run(void *arg)
+{
+	import_feed *f = arg;
+	bool end = false;
+
+	for (uint64_t k = 0; !end; k++) {
+		pthread_mutex_lock(&f->mu);
+		while (!f->stop && k - f->taken >= IMPORT_BATCHES)
+			pthread_cond_wait(&f->cv, &f->mu);
+		bool stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		if (stop)
+			break;
+		import_batch *b = &f->b[k % IMPORT_BATCHES];
+		arena_reset(&b->a);
+		for (b->count = 0; b->count < IMPORT_BATCH_RECORDS && !end; b->count++) {
+			import_rec *x = &b->rec[b->count];
+			x->rs = reader_next(f->r, &x->in, &x->line, &b->a, &x->fe);
+			end = x->rs == READER_END || x->rs == READER_FAIL;
+		}
+		pthread_mutex_lock(&f->mu);
+		f->filled = k + 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return NULL;
+}
+
+static ledger_err import_fed(import_pass *p, writer *w, import_feed *f,
+                             double *last)
+{
+	ledger_err err = LEDGER_OK;
+	bool stop = false;
+
+	for (uint64_t k = 0; !stop && err == LEDGER_OK; k++) {
+		pthread_mutex_lock(&f->mu);
+		while (f->filled <= k)
+			pthread_cond_wait(&f->cv, &f->mu);
+		pthread_mutex_unlock(&f->mu);
+		import_batch *b = &f->b[k % IMPORT_BATCHES];
+		for (size_t i = 0; i < b->count && !stop && err == LEDGER_OK; i++)
+			err = import_take(p, w, &b->rec[i], last, &stop);
+		pthread_mutex_lock(&f->mu);
+		f->taken = k + 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+	return err;
+}
+
+/* One pass over the input inside one transaction: read by a second thread
+ * when one can be started, else here. */
 static ledger_err import_pass_run(import_pass *p, writer *w, reader *r,
                                   arena *a)
 {
-	Annals__InputEvent *in;
-	uint64_t line = 0;
 	double last = p->started;
-	field_err fe;
 	ledger_err err = LEDGER_OK;
+	import_feed *f = calloc(1, sizeof *f);
+	pthread_t t;
 
-	for (;;) {
-		arena_reset(a);
-		reader_status rs = reader_next(r, &in, &line, a, &fe);
-		if (rs == READER_END)
-			break;
-		p->st.records++;
-		if (rs == READER_BAD || rs == READER_FAIL) {
-			p->st.rejected++;
-			import_report(p, p->st.records, line, &fe);
-			if (rs == READER_FAIL)
-				break;
-			continue;
+	if (f) {
+		f->r = r;
+		for (size_t i = 0; i < IMPORT_BATCHES; i++)
+			arena_init(&f->b[i].a);
+		pthread_mutex_init(&f->mu, NULL);
+		pthread_cond_init(&f->cv, NULL);
+	}
+	if (f && pthread_create(&t, NULL, import_feed_run, f) == 0) {
+		err = import_fed(p, w, f, &last);
+		pthread_mutex_lock(&f->mu);
+		f->stop = true;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(t, NULL);
+	} else {
+		import_rec x;
+		for (bool stop = false; !stop && err == LEDGER_OK;) {
+			arena_reset(a);
+			x.rs = reader_next(r, &x.in, &x.line, a, &x.fe);
+			err = import_take(p, w, &x, &last, &stop);
 		}
-		bool skipped;
-		err = writer_append(w, in, p->opts->expect_version, &skipped, &fe);
-		if (err == LEDGER_EINPUT || err == LEDGER_ECONFLICT) {
-			p->st.rejected++;
-			p->conflict |= err == LEDGER_ECONFLICT;
-			import_report(p, p->st.records, line, &fe);
-			err = LEDGER_OK;
-			continue;
-		}
-		if (err != LEDGER_OK)
-			return err;
-		if (skipped) {
-			p->st.skipped++;
-		} else {
-			if (!p->st.first_seq)
-				p->st.first_seq = w->seq;
-			p->st.last_seq = w->seq;
-			p->st.appended++;
-		}
-		if ((p->st.records & 1023) == 0)
-			import_progress(p, &last, false);
+	}
+	if (f) {
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
+		for (size_t i = 0; i < IMPORT_BATCHES; i++)
+			arena_free(&f->b[i].a);
+		free(f);
 	}
 	import_progress(p, &last, true);
 	return err;
