@@ -105,7 +105,7 @@ $(BUILD)/test_run: $(TEST_OBJS) $(BUILD)/libannals.a
 
 $(BUILD)/annals.pc: Makefile
 	@mkdir -p $(@D)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: annals\nDescription: event-sourced, verifiable ledger of diplomatic and legal status changes\nVersion: 0.1.0\nRequires.private: lmdb libprotobuf-c libcrypto jansson\nLibs: -L$${libdir} -lannals\nLibs.private: -lcsv -lunistring\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: annals\nDescription: event-sourced, verifiable ledger of diplomatic and legal status changes\nVersion: 0.1.0\nRequires.private: lmdb libprotobuf-c libcrypto jansson\nLibs: -L$${libdir} -lannals\nLibs.private: -lcsv -lunistring -pthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
 
 test: check-unit check-shell check-fuzz-regressions
 
