@@ -80,15 +80,24 @@ static void leaf_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
 		sha256(out, buf, sizeof buf);
 }
 
-static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
-                      const uint8_t *right)
+static void node_hash_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
+                           const uint8_t *left, const uint8_t *right)
 {
 	uint8_t buf[1 + 2 * LEDGER_HASH_BYTES];
 
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, LEDGER_HASH_BYTES);
 	memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
-	sha256(out, buf, sizeof buf);
+	if (h)
+		hasher_sha256(h, out, NULL, 0, buf, sizeof buf);
+	else
+		sha256(out, buf, sizeof buf);
+}
+
+static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
+                      const uint8_t *right)
+{
+	node_hash_with(out, NULL, left, right);
 }
 
 static unsigned bit_at(const uint8_t *key, unsigned d)
@@ -114,23 +123,42 @@ static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
 	return 1 + p + 8;
 }
 
+/* What node reads and writes go through: one cursor for every read of a
+ * walk or proof (opening one costs as much as the seek, and a seek near the
+ * last stays on its page), and a hasher with a pre-fetched digest, or NULL. */
+typedef struct node_io {
+	MDB_txn *txn;
+	const store *s;
+	errbuf *e;
+	MDB_cursor *c;
+	hasher *h;
+} node_io;
+
+static ledger_err io_open(node_io *io, MDB_txn *txn, const store *s, errbuf *e,
+                          hasher *h)
+{
+	io->txn = txn;
+	io->s = s;
+	io->e = e;
+	io->h = h;
+	io->c = NULL;
+	return store_cursor(&io->c, txn, s, DB_SMT, e);
+}
+
 /* The node at (d, prefix) as of tree size `size`; kind 0 when empty. */
-static ledger_err node_read(node *out, MDB_txn *txn, const store *s, errbuf *e,
-                            unsigned d, const uint8_t *prefix, uint64_t size)
+static ledger_err node_read(node *out, node_io *io, unsigned d,
+                            const uint8_t *prefix, uint64_t size)
 {
 	uint8_t key[NODE_KEY_BYTES_MAX];
-	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	size_t n = node_key(key, d, prefix, size);
-	ledger_err err = store_cursor(&c, txn, s, DB_SMT, e);
+	errbuf *e = io->e;
+	ledger_err err;
 
 	memset(out, 0, sizeof *out);
-	if (err != LEDGER_OK)
-		return err;
 	k.mv_data = key;
 	k.mv_size = n;
-	err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, e);
-	store_cursor_close(c);
+	err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, e);
 	if (err == LEDGER_ENOTFOUND || (err == LEDGER_OK &&
 	    (k.mv_size != n || memcmp(k.mv_data, key, n - 8) != 0)))
 		return LEDGER_OK;
@@ -142,7 +170,8 @@ static ledger_err node_read(node *out, MDB_txn *txn, const store *s, errbuf *e,
 		memcpy(out->leaf.key, p + 1, HEADS_KEY_BYTES);
 		out->leaf.version = get_u64_be(p + 1 + HEADS_KEY_BYTES);
 		out->leaf.seq = get_u64_be(p + 9 + HEADS_KEY_BYTES);
-		heads_leaf(out->hash, out->leaf.key, out->leaf.version, out->leaf.seq);
+		leaf_with(out->hash, io->h, out->leaf.key, out->leaf.version,
+		          out->leaf.seq);
 		return LEDGER_OK;
 	}
 	if (v.mv_size == 1 + LEDGER_HASH_BYTES && p[0] == NODE_MULTI) {
@@ -154,7 +183,7 @@ static ledger_err node_read(node *out, MDB_txn *txn, const store *s, errbuf *e,
 	               "malformed", d);
 }
 
-static ledger_err node_write(MDB_txn *txn, const store *s, errbuf *e, unsigned d,
+static ledger_err node_write(const node_io *io, unsigned d,
                              const uint8_t *prefix, uint64_t size, const node *x)
 {
 	uint8_t key[NODE_KEY_BYTES_MAX], v[1 + HEADS_KEY_BYTES + 16];
@@ -170,7 +199,7 @@ static ledger_err node_write(MDB_txn *txn, const store *s, errbuf *e, unsigned d
 		memcpy(v + 1, x->hash, LEDGER_HASH_BYTES);
 		vn = 1 + LEDGER_HASH_BYTES;
 	}
-	return store_put(txn, s, DB_SMT, key, n, v, vn, 0, e);
+	return store_put(io->txn, io->s, DB_SMT, key, n, v, vn, 0, io->e);
 }
 
 /* ---- update: an iterative walk down the changed paths ---- */
@@ -189,9 +218,7 @@ typedef struct frame {
 } frame;
 
 typedef struct walk {
-	MDB_txn *txn;
-	const store *s;
-	errbuf *e;
+	node_io io;
 	const heads_change *changes;
 	uint64_t size;
 	frame stack[HEADS_DEPTH_MAX + 1];
@@ -255,7 +282,7 @@ static void deliver(walk *w, const uint8_t hash[LEDGER_HASH_BYTES],
 static ledger_err frame_start(walk *w, frame *f, uint8_t root[LEDGER_HASH_BYTES])
 {
 	node old, x;
-	ledger_err err = node_read(&old, w->txn, w->s, w->e, f->d, f->prefix, UINT64_MAX);
+	ledger_err err = node_read(&old, &w->io, f->d, f->prefix, UINT64_MAX);
 
 	if (err != LEDGER_OK)
 		return err;
@@ -271,8 +298,8 @@ static ledger_err frame_start(walk *w, frame *f, uint8_t root[LEDGER_HASH_BYTES]
 		memset(&x, 0, sizeof x);
 		x.kind = NODE_SINGLE;
 		x.leaf = f->has_extra ? f->extra : w->changes[f->i];
-		heads_leaf(x.hash, x.leaf.key, x.leaf.version, x.leaf.seq);
-		if ((err = node_write(w->txn, w->s, w->e, f->d, f->prefix, w->size, &x)))
+		leaf_with(x.hash, w->io.h, x.leaf.key, x.leaf.version, x.leaf.seq);
+		if ((err = node_write(&w->io, f->d, f->prefix, w->size, &x)))
 			return err;
 		deliver(w, x.hash, root);
 		return LEDGER_OK;
@@ -295,7 +322,7 @@ static ledger_err child_hash(walk *w, const frame *f, unsigned side,
 
 	memcpy(prefix, f->prefix, HEADS_KEY_BYTES);
 	bit_set(prefix, f->d, side);
-	err = node_read(&c, w->txn, w->s, w->e, f->d + 1, prefix, UINT64_MAX);
+	err = node_read(&c, &w->io, f->d + 1, prefix, UINT64_MAX);
 	memcpy(out, c.kind ? c.hash : zero_hash, LEDGER_HASH_BYTES);
 	return err;
 }
@@ -329,8 +356,8 @@ static ledger_err frame_step(walk *w, uint8_t root[LEDGER_HASH_BYTES])
 	case F_RIGHT_DONE:
 		memset(&x, 0, sizeof x);
 		x.kind = NODE_MULTI;
-		node_hash(x.hash, f->left, f->right);
-		if ((err = node_write(w->txn, w->s, w->e, f->d, f->prefix, w->size, &x)))
+		node_hash_with(x.hash, w->io.h, f->left, f->right);
+		if ((err = node_write(&w->io, f->d, f->prefix, w->size, &x)))
 			return err;
 		deliver(w, x.hash, root);
 		return LEDGER_OK;
@@ -340,12 +367,12 @@ static ledger_err frame_step(walk *w, uint8_t root[LEDGER_HASH_BYTES])
 	}
 }
 
-ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
-                        const store *s, errbuf *e, const heads_change *changes,
-                        size_t count, uint64_t size)
+ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
+                        MDB_txn *txn, const store *s, errbuf *e,
+                        const heads_change *changes, size_t count, uint64_t size)
 {
 	walk *w;
-	ledger_err err = LEDGER_OK;
+	ledger_err err;
 
 	if (count == 0)
 		return heads_root_at(root, txn, s, e, size);
@@ -353,9 +380,10 @@ ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
 	if (!w)
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
 	memset(w, 0, sizeof *w);
-	w->txn = txn;
-	w->s = s;
-	w->e = e;
+	if ((err = io_open(&w->io, txn, s, e, h)) != LEDGER_OK) {
+		free(w);
+		return err;
+	}
 	w->changes = changes;
 	w->size = size;
 	w->stack[0].j = count;
@@ -365,6 +393,7 @@ ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
 	 * there are at most 2 * 256 * count frames. */
 	while (w->top > 0 && err == LEDGER_OK)
 		err = frame_step(w, root);
+	store_cursor_close(w->io.c);
 	free(w);
 	return err;
 }
@@ -373,24 +402,27 @@ ledger_err heads_root_at(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
                          const store *s, errbuf *e, uint64_t size)
 {
 	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
-	node n;
-	ledger_err err = node_read(&n, txn, s, e, 0, prefix, size);
+	node n = { 0 };
+	node_io io;
+	ledger_err err = io_open(&io, txn, s, e, NULL);
 
+	if (err == LEDGER_OK)
+		err = node_read(&n, &io, 0, prefix, size);
+	store_cursor_close(io.c);
 	memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
 	return err;
 }
 
-ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
-                       errbuf *e, const uint8_t key[HEADS_KEY_BYTES],
-                       uint64_t size)
+/* The proof of key's path at tree size `size`, read through io. */
+static ledger_err prove_path(heads_proof *out, node_io *io,
+                             const uint8_t key[HEADS_KEY_BYTES], uint64_t size)
 {
 	uint8_t prefix[HEADS_KEY_BYTES] = { 0 }, sib[HEADS_KEY_BYTES];
 	node n, c;
 	ledger_err err;
 
-	memset(out, 0, sizeof *out);
 	for (unsigned d = 0; d < HEADS_DEPTH_MAX; d++) {
-		if ((err = node_read(&n, txn, s, e, d, prefix, size)) != LEDGER_OK)
+		if ((err = node_read(&n, io, d, prefix, size)) != LEDGER_OK)
 			return err;
 		if (n.kind != NODE_MULTI) {
 			out->depth = (uint16_t)d;
@@ -406,13 +438,28 @@ ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
 		}
 		memcpy(sib, prefix, HEADS_KEY_BYTES);
 		bit_set(sib, d, !bit_at(key, d));
-		if ((err = node_read(&c, txn, s, e, d + 1, sib, size)) != LEDGER_OK)
+		if ((err = node_read(&c, io, d + 1, sib, size)) != LEDGER_OK)
 			return err;
 		memcpy(out->siblings[d], c.kind ? c.hash : zero_hash, LEDGER_HASH_BYTES);
 		bit_set(prefix, d, bit_at(key, d));
 	}
-	return err_set(e, LEDGER_ECORRUPT, "heads map: the path of a key runs past "
-	               "depth 255");
+	return err_set(io->e, LEDGER_ECORRUPT, "heads map: the path of a key runs "
+	               "past depth 255");
+}
+
+ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
+                       errbuf *e, const uint8_t key[HEADS_KEY_BYTES],
+                       uint64_t size)
+{
+	node_io io;
+	ledger_err err;
+
+	memset(out, 0, sizeof *out);
+	if ((err = io_open(&io, txn, s, e, NULL)) != LEDGER_OK)
+		return err;
+	err = prove_path(out, &io, key, size);
+	store_cursor_close(io.c);
+	return err;
 }
 
 bool heads_proof_root(uint8_t root[LEDGER_HASH_BYTES], const heads_proof *p,

@@ -56,11 +56,12 @@ void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTE
                 uint64_t version, uint64_t seq);
 
 /* Apply changes (sorted by key, keys unique) at tree size `size`, storing
- * every node they rewrite under that size, and write the new root. Sorts
- * nothing and allocates nothing. */
-ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
-                        const store *s, errbuf *e, const heads_change *changes,
-                        size_t count, uint64_t size);
+ * every node they rewrite under that size, and write the new root. h, when
+ * not NULL, hashes with its pre-fetched digest. Sorts nothing; allocates
+ * its walk and one cursor. */
+ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
+                        MDB_txn *txn, const store *s, errbuf *e,
+                        const heads_change *changes, size_t count, uint64_t size);
 
 /* The heads a transaction moved: collected per event, then sorted with
  * the newest of each key kept (compacted when the array is full, so it

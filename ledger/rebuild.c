@@ -55,14 +55,14 @@ static ledger_err digest(uint8_t out[LEDGER_HASH_BYTES], ledger *l,
 	return err;
 }
 
-static ledger_err reheads(ledger *l, MDB_txn *txn, heads_batch *moved,
-                          uint64_t size)
+static ledger_err reheads(ledger *l, hasher *h, MDB_txn *txn,
+                          heads_batch *moved, uint64_t size)
 {
 	uint8_t root[LEDGER_HASH_BYTES];
 	ledger_err err;
 
 	heads_batch_compact(moved);
-	err = heads_update(root, txn, l->s, &l->e, moved->v, moved->count, size);
+	err = heads_update(root, h, txn, l->s, &l->e, moved->v, moved->count, size);
 	moved->count = 0;
 	return err;
 }
@@ -131,7 +131,7 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		}
 		/* The heads map is versioned by the sizes that end transactions:
 		 * the envelopes that carry a heads root. */
-		if (env->heads_root.len && (err = reheads(l, txn, &moved, seq)) != LEDGER_OK) {
+		if (env->heads_root.len && (err = reheads(l, &h, txn, &moved, seq)) != LEDGER_OK) {
 			if (err == LEDGER_ENOTFOUND)
 				err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the heads map "
 				              "cannot be rebuilt: %s", (unsigned long long)seq,

@@ -152,7 +152,7 @@ static ledger_err seal(writer *w)
 	ledger_err err;
 
 	heads_batch_compact(&w->heads);
-	if ((err = heads_update(root, w->txn, w->s, w->e, w->heads.v,
+	if ((err = heads_update(root, &w->h, w->txn, w->s, w->e, w->heads.v,
 	                        w->heads.count, w->seq)) != LEDGER_OK)
 		return err;
 	put_u64_be(k, w->seq);

@@ -161,7 +161,7 @@ static void test_heads_random_transactions(void)
 		}
 		qsort(ch, c, sizeof *ch, cmp_change);
 		uint8_t got[32], want[32], mem[32];
-		CU_ASSERT_FATAL(heads_update(got, txn, f.s, &f.e, ch, c, seq) == LEDGER_OK);
+		CU_ASSERT_FATAL(heads_update(got, NULL, txn, f.s, &f.e, ch, c, seq) == LEDGER_OK);
 		ref_root(want, all, n);
 		CU_ASSERT_EQUAL(heads_mem_root(m, mem), 0);
 		CU_ASSERT_EQUAL(memcmp(got, want, 32), 0);
@@ -230,7 +230,7 @@ static void test_heads_empty_and_single(void)
 	memcpy(c.key, key, 32);
 	c.version = 3;
 	c.seq = 9;
-	CU_ASSERT_EQUAL(heads_update(root, txn, f.s, &f.e, &c, 1, 9), LEDGER_OK);
+	CU_ASSERT_EQUAL(heads_update(root, NULL, txn, f.s, &f.e, &c, 1, 9), LEDGER_OK);
 	heads_leaf(r, key, 3, 9);
 	CU_ASSERT_EQUAL(memcmp(root, r, 32), 0);     /* one leaf: the root is it */
 	CU_ASSERT_EQUAL(heads_prove(&p, txn, f.s, &f.e, other, 9), LEDGER_OK);
