@@ -83,16 +83,26 @@ typedef struct merkle_reader {
 	ledger *l;
 	MDB_txn *txn;
 	ledger_err err;
+	MDB_cursor *c;                  /* opened on the first read; a seek near
+	                                 * the last one stays on its page */
 } merkle_reader;
+
+static void reader_done(merkle_reader *r)
+{
+	store_cursor_close(r->c);
+	r->c = NULL;
+}
 
 static int read_merkle(void *ctx, uint64_t index, merkle_hash out)
 {
 	merkle_reader *r = ctx;
 	uint8_t k[8];
-	MDB_val v;
+	MDB_val key = { 8, k }, v;
 
 	put_u64_be(k, index);
-	r->err = store_get(r->txn, r->l->s, DB_MERKLE, k, 8, &v, &r->l->e);
+	r->err = r->c ? LEDGER_OK : store_cursor(&r->c, r->txn, r->l->s, DB_MERKLE, &r->l->e);
+	if (r->err == LEDGER_OK)
+		r->err = store_cursor_get(r->c, &key, &v, MDB_SET, &r->l->e);
 	if (r->err == LEDGER_OK && v.mv_size != LEDGER_HASH_BYTES)
 		r->err = LEDGER_ENOTFOUND;
 	if (r->err == LEDGER_ENOTFOUND)
@@ -107,9 +117,11 @@ static int read_merkle(void *ctx, uint64_t index, merkle_hash out)
 static ledger_err root_at(uint8_t out[LEDGER_HASH_BYTES], ledger *l,
                           MDB_txn *txn, uint64_t size)
 {
-	merkle_reader r = { l, txn, LEDGER_OK };
+	merkle_reader r = { l, txn, LEDGER_OK, NULL };
+	int rc = merkle_root_with(out, ledger_sha(l), size, read_merkle, &r);
 
-	return merkle_root(out, size, read_merkle, &r) == 0 ? LEDGER_OK : r.err;
+	reader_done(&r);
+	return rc == 0 ? LEDGER_OK : r.err;
 }
 
 /* The stored verifier key, whose name must be the ledger's origin. */
@@ -613,7 +625,7 @@ ledger_err ledger_checkpoint(char **out, ledger *l, uint64_t size)
 ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
                                   uint64_t size)
 {
-	merkle_reader r = { l, NULL, LEDGER_OK };
+	merkle_reader r = { l, NULL, LEDGER_OK, NULL };
 	uint8_t k[8], stored[LEDGER_HASH_BYTES];
 	uint64_t n;
 	MDB_val v;
@@ -647,7 +659,7 @@ ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
 	}
 	/* The leaf is hashed from the envelope and checked against the
 	 * stored one, so a proof never vouches for a hash nobody checked. */
-	merkle_leaf_hash(out->leaf_hash, v.mv_data, v.mv_size);
+	merkle_leaf_hash_with(out->leaf_hash, ledger_sha(l), v.mv_data, v.mv_size);
 	if (read_merkle(&r, merkle_stored_index(0, seq - 1), stored) != 0) {
 		err = r.err;
 		goto out;
@@ -658,15 +670,16 @@ ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
 		              "verify)", seq);
 		goto out;
 	}
-	if (merkle_prove_inclusion(out->hashes, &out->hashes_count, seq - 1, size,
-	                           read_merkle, &r) != 0 ||
-	    merkle_root(out->root, size, read_merkle, &r) != 0) {
+	if (merkle_prove_inclusion_with(out->hashes, &out->hashes_count, ledger_sha(l),
+	                                seq - 1, size, read_merkle, &r) != 0 ||
+	    merkle_root_with(out->root, ledger_sha(l), size, read_merkle, &r) != 0) {
 		err = r.err;
 		goto out;
 	}
 	out->seq = seq;
 	out->tree_size = size;
 out:
+	reader_done(&r);
 	store_abort(r.txn);
 	return err;
 }
@@ -674,7 +687,7 @@ out:
 ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
                                     uint64_t old_size, uint64_t new_size)
 {
-	merkle_reader r = { l, NULL, LEDGER_OK };
+	merkle_reader r = { l, NULL, LEDGER_OK, NULL };
 	uint64_t n;
 	ledger_err err;
 
@@ -698,16 +711,18 @@ ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
 		              new_size);
 		goto out;
 	}
-	if (merkle_prove_consistency(out->hashes, &out->hashes_count, old_size,
-	                             new_size, read_merkle, &r) != 0 ||
-	    merkle_root(out->old_root, old_size, read_merkle, &r) != 0 ||
-	    merkle_root(out->root, new_size, read_merkle, &r) != 0) {
+	hasher *h = ledger_sha(l);
+	if (merkle_prove_consistency_with(out->hashes, &out->hashes_count, h,
+	                                  old_size, new_size, read_merkle, &r) != 0 ||
+	    merkle_root_with(out->old_root, h, old_size, read_merkle, &r) != 0 ||
+	    merkle_root_with(out->root, h, new_size, read_merkle, &r) != 0) {
 		err = r.err;
 		goto out;
 	}
 	out->old_size = old_size;
 	out->tree_size = new_size;
 out:
+	reader_done(&r);
 	store_abort(r.txn);
 	return err;
 }

@@ -297,6 +297,21 @@ ledger_err ledger_open(ledger **out, const char *dir, unsigned flags)
 	return err;
 }
 
+hasher *ledger_sha(ledger *l)
+{
+	if (!l->sha) {
+		hasher *h = calloc(1, sizeof *h);
+		if (!h || hasher_init_sha256(h) != 0) {
+			if (h)
+				hasher_free(h);
+			free(h);
+			return NULL;
+		}
+		l->sha = h;
+	}
+	return l->sha;
+}
+
 void ledger_close(ledger *l)
 {
 	if (!l)
@@ -305,6 +320,9 @@ void ledger_close(ledger *l)
 	if (l->rx)
 		index_free(l->rx);
 	free(l->rx);
+	if (l->sha)
+		hasher_free(l->sha);
+	free(l->sha);
 	free(l->key_path);
 	OPENSSL_cleanse(l->secret, sizeof l->secret);
 	free(l);

@@ -27,8 +27,14 @@ struct ledger {
 	size_t map_margin;                    /* 0: derived from the input */
 	bool map_margin_exact;
 	indexer *rx;                          /* folds for queries, made on first use */
+	hasher *sha;                          /* SHA-256 for roots and proofs, made
+	                                       * on first use (ledger_sha) */
 	unsigned open_flags;                  /* LEDGER_OPEN_* */
 };
+
+/* The handle's SHA-256 hasher with its digest fetched once, made on first
+ * use; NULL when OpenSSL cannot make one (callers then hash without it). */
+hasher *ledger_sha(ledger *l);
 
 /* Begin a read transaction, or say why not. */
 ledger_err ledger_read_begin(MDB_txn **txn, ledger *l);

@@ -346,7 +346,25 @@ typedef struct checker {
 	char *why;
 	size_t why_bytes;
 	arena a;
+	hasher sha;                     /* a bundle holds an inclusion proof a
+	                                 * event: one digest fetch for all */
+	hasher *h;                      /* &sha, or NULL when it cannot be made */
 } checker;
+
+static void checker_init(checker *c, char *why, size_t why_bytes)
+{
+	memset(c, 0, sizeof *c);
+	c->why = why;
+	c->why_bytes = why_bytes;
+	arena_init(&c->a);
+	c->h = hasher_init_sha256(&c->sha) == 0 ? &c->sha : NULL;
+}
+
+static void checker_free(checker *c)
+{
+	arena_free(&c->a);
+	hasher_free(&c->sha);
+}
 
 static ledger_err fail(checker *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -401,7 +419,7 @@ static Annals__Envelope *get_envelope(checker *c, json_t *v, uint8_t leaf[LEDGER
 	Annals__Envelope *env = codec_envelope_decode(&c->a, buf, bytes);
 	if (!env || !codec_canonical(&c->a, &env->base, buf, bytes))
 		return NULL;
-	ledger_leaf_hash(leaf, buf, bytes);
+	merkle_leaf_hash_with(leaf, c->h, buf, bytes);
 	return env;
 }
 
@@ -440,14 +458,15 @@ static ledger_err check_header(bundle_head *h, checker *c, json_t *o,
 		            "tree size %llu", (unsigned long long)cp.size,
 		            (unsigned long long)cp_size, (unsigned long long)h->size);
 	if (cp.size == h->size ? memcmp(cp.root, h->root, LEDGER_HASH_BYTES) != 0 :
-	    !merkle_check_consistency((const merkle_hash *)proof, count, h->size,
-	                              cp.size, h->root, cp.root))
+	    !merkle_check_consistency_with(c->h, (const merkle_hash *)proof, count,
+	                                   h->size, cp.size, h->root, cp.root))
 		return fail(c, "the root of tree size %llu is not the signed tree's "
 		            "(or a prefix of it)", (unsigned long long)h->size);
 	return LEDGER_OK;
 }
 
-static bool check_inclusion(json_t *ev, uint64_t seq, const bundle_head *h,
+static bool check_inclusion(checker *c, json_t *ev, uint64_t seq,
+                            const bundle_head *h,
                             const uint8_t leaf[LEDGER_HASH_BYTES])
 {
 	merkle_hash proof[MERKLE_PROOF_MAX];
@@ -455,8 +474,8 @@ static bool check_inclusion(json_t *ev, uint64_t seq, const bundle_head *h,
 
 	return get_hashes(proof, &count, json_object_get(ev, "proof")) &&
 	       seq >= 1 && seq <= h->size &&
-	       merkle_check_inclusion((const merkle_hash *)proof, count, seq - 1,
-	                              h->size, leaf, h->root);
+	       merkle_check_inclusion_with(c->h, (const merkle_hash *)proof, count,
+	                                   seq - 1, h->size, leaf, h->root);
 }
 
 static ledger_err check_heads(heads_proof *hp, checker *c, json_t *o,
@@ -541,7 +560,7 @@ static ledger_err check_stream(Annals__Envelope **envs, checker *c, json_t *even
 			return fail(c, "the stream chain breaks at seq %llu: the next "
 			            "event's stream_prev is not its leaf hash",
 			            (unsigned long long)env->seq);
-		if (!check_inclusion(ev, env->seq, h, leaf))
+		if (!check_inclusion(c, ev, env->seq, h, leaf))
 			return fail(c, "seq %llu: the inclusion proof fails",
 			            (unsigned long long)env->seq);
 		if (env->stream_prev.len != LEDGER_HASH_BYTES)
@@ -611,7 +630,7 @@ static ledger_err check_bundle(ledger_status *st, checker *c, json_t *o,
 	if ((err = check_header(&h, c, o, vkey, vkey_bytes)) != LEDGER_OK)
 		return err;
 	Annals__Envelope *env = get_envelope(c, json_object_get(head, "envelope"), leaf);
-	if (!env || env->seq != h.size || !check_inclusion(head, h.size, &h, leaf))
+	if (!env || env->seq != h.size || !check_inclusion(c, head, h.size, &h, leaf))
 		return fail(c, "envelope %llu (the tree's last) is missing, not "
 		            "canonical or not in the tree", (unsigned long long)h.size);
 	if (env->heads_root.len != LEDGER_HASH_BYTES)
@@ -638,14 +657,14 @@ ledger_err ledger_bundle_check(ledger_status *out, const char *bundle,
                                size_t bundle_bytes, const char *vkey,
                                size_t vkey_bytes, char *why, size_t why_bytes)
 {
-	checker c = { .why = why, .why_bytes = why_bytes };
+	checker c;
 	json_error_t jerr;
 	json_t *o = json_loadb(bundle, bundle_bytes, JSON_REJECT_DUPLICATES, &jerr);
 	const char *format = json_string_value(json_object_get(o, "format"));
 	ledger_err err;
 
 	memset(out, 0, sizeof *out);
-	arena_init(&c.a);
+	checker_init(&c, why, why_bytes);
 	if (!o)
 		err = fail(&c, "not JSON: %s (line %d)", jerr.text, jerr.line);
 	else if (!format || strcmp(format, BUNDLE_FORMAT) != 0)
@@ -655,7 +674,7 @@ ledger_err ledger_bundle_check(ledger_status *out, const char *bundle,
 	if (err != LEDGER_OK)
 		ledger_status_free(out);
 	json_decref(o);
-	arena_free(&c.a);
+	checker_free(&c);
 	return err;
 }
 
@@ -691,7 +710,7 @@ ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_B
                                  const char *vkey, size_t vkey_bytes,
                                  char *why, size_t why_bytes)
 {
-	checker c = { .why = why, .why_bytes = why_bytes };
+	checker c;
 	json_error_t jerr;
 	/* The header is the document up to its relationships: a snapshot
 	 * may be large, and only the header is checked here. */
@@ -704,7 +723,7 @@ ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_B
 
 	snprintf(jerr.text, sizeof jerr.text, "%s", "not a snapshot");
 	jerr.line = 1;
-	arena_init(&c.a);
+	checker_init(&c, why, why_bytes);
 	if (!o)
 		err = fail(&c, "not JSON: %s (line %d)", jerr.text, jerr.line);
 	else if (!format || strcmp(format, "annals-snapshot-1") != 0)
@@ -714,6 +733,6 @@ ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_B
 		memcpy(root, h.root, LEDGER_HASH_BYTES);
 	}
 	json_decref(o);
-	arena_free(&c.a);
+	checker_free(&c);
 	return err;
 }
