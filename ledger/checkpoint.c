@@ -114,11 +114,31 @@ static int read_merkle(void *ctx, uint64_t index, merkle_hash out)
 	return 0;
 }
 
+/* The root of tree size `size`. The handle keeps the root of the largest
+ * size it computed: proofs and checkpoints mostly name the newest size, and
+ * the root of a size never changes in an append-only log. */
+static int tree_root(merkle_hash out, merkle_reader *r, uint64_t size)
+{
+	ledger *l = r->l;
+
+	if (size && size == l->root_size) {
+		memcpy(out, l->root, LEDGER_HASH_BYTES);
+		return 0;
+	}
+	if (merkle_root_with(out, ledger_sha(l), size, read_merkle, r) != 0)
+		return -1;
+	if (size > l->root_size) {
+		l->root_size = size;
+		memcpy(l->root, out, LEDGER_HASH_BYTES);
+	}
+	return 0;
+}
+
 static ledger_err root_at(uint8_t out[LEDGER_HASH_BYTES], ledger *l,
                           MDB_txn *txn, uint64_t size)
 {
 	merkle_reader r = { l, txn, LEDGER_OK, NULL };
-	int rc = merkle_root_with(out, ledger_sha(l), size, read_merkle, &r);
+	int rc = tree_root(out, &r, size);
 
 	reader_done(&r);
 	return rc == 0 ? LEDGER_OK : r.err;
@@ -672,7 +692,7 @@ ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
 	}
 	if (merkle_prove_inclusion_with(out->hashes, &out->hashes_count, ledger_sha(l),
 	                                seq - 1, size, read_merkle, &r) != 0 ||
-	    merkle_root_with(out->root, ledger_sha(l), size, read_merkle, &r) != 0) {
+	    tree_root(out->root, &r, size) != 0) {
 		err = r.err;
 		goto out;
 	}
@@ -714,8 +734,8 @@ ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
 	hasher *h = ledger_sha(l);
 	if (merkle_prove_consistency_with(out->hashes, &out->hashes_count, h,
 	                                  old_size, new_size, read_merkle, &r) != 0 ||
-	    merkle_root_with(out->old_root, h, old_size, read_merkle, &r) != 0 ||
-	    merkle_root_with(out->root, h, new_size, read_merkle, &r) != 0) {
+	    tree_root(out->old_root, &r, old_size) != 0 ||
+	    tree_root(out->root, &r, new_size) != 0) {
 		err = r.err;
 		goto out;
 	}

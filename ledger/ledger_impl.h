@@ -29,6 +29,9 @@ struct ledger {
 	indexer *rx;                          /* folds for queries, made on first use */
 	hasher *sha;                          /* SHA-256 for roots and proofs, made
 	                                       * on first use (ledger_sha) */
+	uint64_t root_size;                   /* the largest tree size whose root */
+	uint8_t root[LEDGER_HASH_BYTES];      /* was computed here (0: none): a
+	                                       * size's root never changes */
 	unsigned open_flags;                  /* LEDGER_OPEN_* */
 };
 
