@@ -179,6 +179,16 @@ typedef struct import_feed {
 	import_batch b[IMPORT_BATCHES];
 } import_feed;
 
+/* Hand a batch over (filled) or give one back (taken), and wake the other
+ * thread. */
+static void feed_count(import_feed *f, uint64_t *counter, uint64_t value)
+{
+	pthread_mutex_lock(&f->mu);
+	*counter = value;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
 static void *import_feed_run(void *arg)
 {
 	import_feed *f = arg;
@@ -199,10 +209,7 @@ static void *import_feed_run(void *arg)
 			x->rs = reader_next(f->r, &x->in, &x->line, &b->a, &x->fe);
 			end = x->rs == READER_END || x->rs == READER_FAIL;
 		}
-		pthread_mutex_lock(&f->mu);
-		f->filled = k + 1;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
+		feed_count(f, &f->filled, k + 1);
 	}
 	return NULL;
 }
@@ -221,10 +228,7 @@ static ledger_err import_fed(import_pass *p, writer *w, import_feed *f,
 		import_batch *b = &f->b[k % IMPORT_BATCHES];
 		for (size_t i = 0; i < b->count && !stop && err == LEDGER_OK; i++)
 			err = import_take(p, w, &b->rec[i], last, &stop);
-		pthread_mutex_lock(&f->mu);
-		f->taken = k + 1;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
+		feed_count(f, &f->taken, k + 1);
 	}
 	return err;
 }
