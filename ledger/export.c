@@ -222,6 +222,7 @@ typedef struct exporter {
 	Annals__SnapshotList **pb_list_ptrs;  /* grown to the longest row */
 	size_t pb_lists_cap;
 	bool failed;                 /* a write to out failed, or out of memory */
+	const char *why;             /* what failed when it was not a write */
 } exporter;
 
 static void out_flush(exporter *x)
@@ -243,6 +244,7 @@ static char *out_room(exporter *x, size_t n)
 		char *p = realloc(x->obuf, n);
 		if (!p) {
 			x->failed = true;
+			x->why = "out of memory";
 			return NULL;
 		}
 		x->obuf = p;
@@ -293,6 +295,8 @@ static void json_header(exporter *x)
 	json_decref(o);
 	if (!text) {
 		x->failed = true;
+		x->why = "the header cannot be formatted (out of memory, or a "
+		         "stored text is not UTF-8: run annals verify)";
 		return;
 	}
 	/* The header object, left open for the streamed relationships. */
@@ -513,6 +517,8 @@ static void json_relationship(exporter *x, const ledger_status *st, const char *
 	/* The deleted "at" was packed too: jansson checked it. */
 	if (w.bad || u8_check((const uint8_t *)st->at, strlen(st->at)) != NULL) {
 		x->failed = true;
+		x->why = "a stored text of the relationship is not UTF-8 (run "
+		         "annals verify)";
 		return;
 	}
 	x->obuf_used = (size_t)(w.p - x->obuf);
@@ -689,6 +695,7 @@ static void pb_header(exporter *x)
 	s.consistency_proof = proof;
 	if (!codec_pack(&x->buf, &s.base)) {
 		x->failed = true;
+		x->why = "out of memory";
 		return;
 	}
 	put(x, x->buf.data, x->buf.bytes);
@@ -732,6 +739,7 @@ static void pb_relationship(exporter *x, const ledger_status *st, const char *na
 
 	if (!pb_lists_reserve(x, st->lists_count)) {
 		x->failed = true;
+		x->why = "out of memory";
 		return;
 	}
 	for (size_t i = 0; i < st->lists_count; i++) {
@@ -769,6 +777,7 @@ static void pb_relationship(exporter *x, const ledger_status *st, const char *na
 	head += pb_varint(p + head, n);
 	if (protobuf_c_message_pack(&r.base, p + head) != n) {
 		x->failed = true;
+		x->why = "a row cannot be encoded as protobuf";
 		return;
 	}
 	x->obuf_used += head + n;
@@ -881,7 +890,7 @@ ledger_err ledger_export(ledger_export_info *info, ledger *l,
 	out_flush(&x);
 	if (err == LEDGER_OK && (x.failed || fflush(out) != 0 || ferror(out)))
 		err = err_set(&l->e, LEDGER_EIO, "cannot write the snapshot: %s",
-		              strerror(errno));
+		              x.why ? x.why : strerror(errno));
 out:
 	codec_buf_free(&x.buf);
 	free(x.obuf);
