@@ -29,11 +29,18 @@ typedef struct node {
 	heads_change leaf;               /* NODE_SINGLE */
 } node;
 
-static void sha256(uint8_t out[LEDGER_HASH_BYTES], const void *data, size_t n)
+/* SHA-256 with h's pre-fetched digest, or a one-off digest when h is NULL. */
+static void sha256(hasher *h, uint8_t out[LEDGER_HASH_BYTES], const void *data,
+                   size_t n)
 {
 	unsigned int len = 0;
-	int ok = EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
+	int ok;
 
+	if (h) {
+		hasher_sha256(h, out, NULL, 0, data, n);
+		return;
+	}
+	ok = EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
 	assert(ok && len == LEDGER_HASH_BYTES);
 	(void)ok;
 }
@@ -48,10 +55,7 @@ void heads_key(uint8_t out[HEADS_KEY_BYTES], hasher *h, const char *country,
 	memcpy(buf, country, c);
 	buf[c] = 0;
 	memcpy(buf + c + 1, org, n);
-	if (h)
-		hasher_sha256(h, out, NULL, 0, buf, c + 1 + n);
-	else
-		sha256(out, buf, c + 1 + n);
+	sha256(h, out, buf, c + 1 + n);
 }
 
 static void leaf_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
@@ -74,10 +78,7 @@ static void leaf_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
 	memcpy(buf + 1, key, HEADS_KEY_BYTES);
 	put_u64_be(buf + 1 + HEADS_KEY_BYTES, version);
 	put_u64_be(buf + 9 + HEADS_KEY_BYTES, seq);
-	if (h)
-		hasher_sha256(h, out, NULL, 0, buf, sizeof buf);
-	else
-		sha256(out, buf, sizeof buf);
+	sha256(h, out, buf, sizeof buf);
 }
 
 static void node_hash_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
@@ -88,10 +89,7 @@ static void node_hash_with(uint8_t out[LEDGER_HASH_BYTES], hasher *h,
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, LEDGER_HASH_BYTES);
 	memcpy(buf + 1 + LEDGER_HASH_BYTES, right, LEDGER_HASH_BYTES);
-	if (h)
-		hasher_sha256(h, out, NULL, 0, buf, sizeof buf);
-	else
-		sha256(out, buf, sizeof buf);
+	sha256(h, out, buf, sizeof buf);
 }
 
 static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
@@ -103,6 +101,17 @@ static void node_hash(uint8_t out[LEDGER_HASH_BYTES], const uint8_t *left,
 static unsigned bit_at(const uint8_t *key, unsigned d)
 {
 	return key[d / 8] >> (7 - d % 8) & 1u;
+}
+
+/* The hash of the node at depth d on key's path whose only non-empty child,
+ * at depth d + 1 on the same path, has hash `hash` (replaced). */
+static void hash_up(hasher *h, uint8_t hash[LEDGER_HASH_BYTES],
+                    const uint8_t *key, unsigned d)
+{
+	if (bit_at(key, d))
+		node_hash_with(hash, h, zero_hash, hash);
+	else
+		node_hash_with(hash, h, hash, zero_hash);
 }
 
 static void bit_set(uint8_t *prefix, unsigned d, unsigned bit)
@@ -632,12 +641,8 @@ static void hm_extend(const heads_mem *m, uint32_t ref, unsigned from,
 	const hm_inner *n = &m->in[ref];
 	const uint8_t *key = hm_key(m, ref);
 	memcpy(out, n->hash, LEDGER_HASH_BYTES);
-	for (unsigned d = n->crit; d-- > from;) {
-		if (bit_at(key, d))
-			node_hash(out, zero_hash, out);
-		else
-			node_hash(out, out, zero_hash);
-	}
+	for (unsigned d = n->crit; d-- > from;)
+		hash_up(m->h, out, key, d);
 }
 
 static void hm_leaf_set(heads_mem *m, hm_leaf *l, const uint8_t key[HEADS_KEY_BYTES],
@@ -737,7 +742,7 @@ int heads_mem_root(heads_mem *m, uint8_t out[LEDGER_HASH_BYTES])
 		uint8_t h0[LEDGER_HASH_BYTES], h1[LEDGER_HASH_BYTES];
 		hm_extend(m, n->child[0], n->crit + 1u, h0);
 		hm_extend(m, n->child[1], n->crit + 1u, h1);
-		node_hash(n->hash, h0, h1);
+		node_hash_with(n->hash, m->h, h0, h1);
 		n->dirty = false;
 		top--;
 	}
@@ -821,10 +826,7 @@ static ledger_err hm_compare_inner(const hm_check *x, const heads_mem *m,
 		if ((err = hm_compare(x, d, key, val, sizeof val)) != LEDGER_OK ||
 		    d == from)
 			return err;
-		if (bit_at(key, d - 1))
-			node_hash(val + 1, zero_hash, val + 1);
-		else
-			node_hash(val + 1, val + 1, zero_hash);
+		hash_up(m->h, val + 1, key, d - 1);
 	}
 }
 

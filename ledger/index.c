@@ -192,31 +192,13 @@ void index_reset(indexer *ix)
 
 /* ---- appending ---- */
 
-/* The value of key in db: this transaction's buffered one, else the
- * stored one (valid until the next write). */
-static ledger_err lookup(const uint8_t **val, size_t *bytes, indexer *ix,
-                         MDB_txn *txn, pending_db db, const void *key,
-                         size_t key_bytes)
-{
-	static const store_db stored[] = { [PEND_IDS] = DB_IDS, [PEND_HEADS] = DB_HEADS };
-	MDB_val v;
-	ledger_err err;
-
-	if ((*val = pending_get(&ix->pend, db, key, key_bytes, bytes)) != NULL)
-		return LEDGER_OK;
-	if ((err = store_get(txn, ix->s, stored[db], key, key_bytes, &v, ix->e)) != LEDGER_OK)
-		return err;
-	*val = v.mv_data;
-	*bytes = v.mv_size;
-	return LEDGER_OK;
-}
-
 ledger_err index_get_id(uint64_t *seq, indexer *ix, MDB_txn *txn,
                         const char *id)
 {
 	const uint8_t *p;
 	size_t bytes;
-	ledger_err err = lookup(&p, &bytes, ix, txn, PEND_IDS, id, strlen(id));
+	ledger_err err = pending_read(&p, &bytes, &ix->pend, txn, ix->s, PEND_IDS,
+	                              id, strlen(id), ix->e);
 
 	if (err != LEDGER_OK)
 		return err;
@@ -232,7 +214,8 @@ ledger_err index_get_head(uint8_t head[INDEX_HEAD_BYTES], indexer *ix,
 {
 	const uint8_t *p;
 	size_t bytes;
-	ledger_err err = lookup(&p, &bytes, ix, txn, PEND_HEADS, rel, rel_bytes);
+	ledger_err err = pending_read(&p, &bytes, &ix->pend, txn, ix->s, PEND_HEADS,
+	                              rel, rel_bytes, ix->e);
 
 	if (err != LEDGER_OK)
 		return err;
@@ -280,6 +263,8 @@ static size_t dirty_unique(indexer *ix)
 	return n;
 }
 
+static ledger_err flush_sorted(indexer *ix, MDB_txn *txn);
+
 static ledger_err mark_dirty(indexer *ix, MDB_txn *txn, const uint8_t *rel,
                              size_t rel_bytes, uint32_t day)
 {
@@ -290,7 +275,7 @@ static ledger_err mark_dirty(indexer *ix, MDB_txn *txn, const uint8_t *rel,
 	 * than a quarter of it. */
 	if (ix->dirty_count == INDEX_DIRTY_MAX &&
 	    dirty_unique(ix) > INDEX_DIRTY_MAX / 4 * 3 &&
-	    (err = index_flush(ix, txn)) != LEDGER_OK)
+	    (err = flush_sorted(ix, txn)) != LEDGER_OK)
 		return err;
 	index_dirty *d = &ix->dirty[ix->dirty_count++];
 	memcpy(d->rel, rel, rel_bytes);
@@ -706,13 +691,12 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, &ix->f);
 }
 
-ledger_err index_flush(indexer *ix, MDB_txn *txn)
+/* index_flush of a dirty set already sorted and unique (dirty_unique). */
+static ledger_err flush_sorted(indexer *ix, MDB_txn *txn)
 {
 	ledger_err err = pending_write(&ix->pend, txn, ix->s, ix->e);
 	size_t i = 0;
 
-	if (ix->dirty_count > 1)
-		qsort(ix->dirty, ix->dirty_count, sizeof *ix->dirty, dirty_cmp);
 	while (i < ix->dirty_count && err == LEDGER_OK) {
 		size_t j = i + 1;
 		while (j < ix->dirty_count && ix->dirty[j].rel_bytes == ix->dirty[i].rel_bytes &&
@@ -723,4 +707,10 @@ ledger_err index_flush(indexer *ix, MDB_txn *txn)
 	}
 	ix->dirty_count = 0;
 	return err;
+}
+
+ledger_err index_flush(indexer *ix, MDB_txn *txn)
+{
+	dirty_unique(ix);
+	return flush_sorted(ix, txn);
 }

@@ -110,20 +110,14 @@ void merkle_leaf_hash(merkle_hash out, const void *data, size_t bytes)
 	merkle_leaf_hash_with(out, NULL, data, bytes);
 }
 
-void merkle_node_hash_with(merkle_hash out, hasher *h, const merkle_hash left,
-                           const merkle_hash right)
-{
-	merkle_sha s;
-
-	merkle_sha_begin(&s, h);
-	merkle_sha_node(&s, out, left, right);
-	merkle_sha_end(&s);
-}
-
 void merkle_node_hash(merkle_hash out, const merkle_hash left,
                       const merkle_hash right)
 {
-	merkle_node_hash_with(out, NULL, left, right);
+	merkle_sha s;
+
+	merkle_sha_begin(&s, NULL);
+	merkle_sha_node(&s, out, left, right);
+	merkle_sha_end(&s);
 }
 
 int merkle_frontier_load(merkle_frontier *out, uint64_t n,

@@ -61,8 +61,6 @@ void merkle_leaf_hash_with(merkle_hash out, hasher *h, const void *data,
 /* SHA-256(0x01 || left || right). */
 void merkle_node_hash(merkle_hash out, const merkle_hash left,
                       const merkle_hash right);
-void merkle_node_hash_with(merkle_hash out, hasher *h, const merkle_hash left,
-                           const merkle_hash right);
 
 /* Load the frontier of a tree of size n from storage (popcount(n) reads). */
 int merkle_frontier_load(merkle_frontier *out, uint64_t n,

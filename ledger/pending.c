@@ -169,6 +169,24 @@ const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
 	return rec_key(p, r) + r->key_bytes;
 }
 
+ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
+                        const pending *p, MDB_txn *txn, const store *s,
+                        pending_db db, const void *key, size_t key_bytes,
+                        errbuf *e)
+{
+	MDB_val v;
+	ledger_err err;
+
+	if ((*val = pending_get(p, db, key, key_bytes, val_bytes)) != NULL)
+		return LEDGER_OK;
+	err = store_get(txn, s, pending_target[db], key, key_bytes, &v, e);
+	if (err == LEDGER_OK) {
+		*val = v.mv_data;
+		*val_bytes = v.mv_size;
+	}
+	return err;
+}
+
 static uint64_t rel_seq(const pending *p, const pending_rec *r)
 {
 	return get_u64_be(rec_key(p, r) + r->key_bytes - 8);

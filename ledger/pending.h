@@ -78,6 +78,14 @@ ledger_err pending_put(pending *p, pending_db db, const void *key,
 const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
                            size_t key_bytes, size_t *val_bytes);
 
+/* The value of key in PEND_IDS or PEND_HEADS as the transaction sees it:
+ * the buffered one, else the stored one (LEDGER_ENOTFOUND when neither).
+ * *val is valid until the next put, write or reset. */
+ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
+                        const pending *p, MDB_txn *txn, const store *s,
+                        pending_db db, const void *key, size_t key_bytes,
+                        errbuf *e);
+
 /* The buffered rel value of the event seq, writable in place, or NULL. */
 uint8_t *pending_rel_value(pending *p, uint64_t seq, size_t *val_bytes);
 

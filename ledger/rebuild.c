@@ -105,16 +105,13 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 				              "(run annals verify)", (unsigned long long)seq);
 			break;
 		}
-		k.mv_data = key;
-		k.mv_size = 8;
 		arena_reset(&a);
 		Annals__Envelope *env = codec_envelope_decode(&a, v.mv_data, v.mv_size);
-		if (!env || k.mv_size != 8) {
+		if (!env) {
 			err = err_set(&l->e, LEDGER_ECORRUPT, "an event cannot be decoded "
 			              "(run annals verify)");
 			break;
 		}
-		/* seq: the loop variable, the key of v */
 		hasher_sha256(&h, leaf, leaf_prefix, 1, v.mv_data, v.mv_size);
 		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK) {
 			/* An error inside is never the end of the events. */

@@ -232,9 +232,7 @@ ledger_err store_reserve(store *s, size_t margin, bool exact, errbuf *e)
 	 * map was doubled and the replay must keep it. */
 	if ((err = store_env_sizes(s, &map, &used, e)) != LEDGER_OK)
 		return err;
-	if (exact)
-		return store_set_map(s, used + margin, e);
-	if (map >= used + margin)
+	if (!exact && map >= used + margin)
 		return LEDGER_OK;
 	return store_set_map(s, used + margin, e);
 }
