@@ -450,9 +450,78 @@ static size_t json_row_bound(const ledger_status *st, const char *name)
 	return n;
 }
 
-/* The status --json object without at and as_of, then organization_name:
- * the bytes json_dumps(JSON_COMPACT) wrote for query_status_object with
- * those keys deleted and the name set last. */
+/* The status object as json_dumps(JSON_COMPACT) wrote the one
+ * json_pack built: at and as_of after the organization when at_as_of, and
+ * organization_name last when name is not NULL (left out, as
+ * json_object_set_new of a refused string sets nothing, when it is not
+ * UTF-8). w->bad is set when jansson would have refused the object. */
+static void row_status(row *w, const ledger_status *st, bool at_as_of,
+                       const char *name)
+{
+	ROW_LIT(w, "{\"country\":");
+	row_string(w, st->country);
+	ROW_LIT(w, ",\"organization\":");
+	row_string(w, st->organization);
+	if (at_as_of) {
+		ROW_LIT(w, ",\"at\":");
+		row_string(w, st->at);
+		ROW_LIT(w, ",\"as_of\":");
+		row_int(w, st->as_of);
+	} else if (u8_check((const uint8_t *)st->at, strlen(st->at)) != NULL) {
+		w->bad = true;       /* left out, but packed and so checked */
+	}
+	ROW_LIT(w, ",\"listed\":");
+	if (st->listed)
+		ROW_LIT(w, "true");
+	else
+		ROW_LIT(w, "false");
+	ROW_LIT(w, ",\"certain\":");
+	if (st->certain)
+		ROW_LIT(w, "true");
+	else
+		ROW_LIT(w, "false");
+	ROW_LIT(w, ",\"lists\":");
+	row_lists(w, st);
+	ROW_LIT(w, ",\"recognition\":");
+	row_axis(w, &st->recognition);
+	ROW_LIT(w, ",\"relations\":");
+	row_axis(w, &st->relations);
+	ROW_LIT(w, ",\"mission\":");
+	row_axis(w, &st->mission);
+	ROW_LIT(w, ",\"sanctions\":");
+	row_axis(w, &st->sanctions);
+	ROW_LIT(w, ",\"meetings\":{\"count\":");
+	row_int(w, st->meetings);
+	ROW_LIT(w, ",\"last\":");
+	if (*st->last_meeting)
+		row_string(w, st->last_meeting);
+	else
+		ROW_LIT(w, "null");
+	ROW_LIT(w, "},\"last_change\":");
+	if (st->last_change_seq) {
+		ROW_LIT(w, "{\"seq\":");
+		row_int(w, st->last_change_seq);
+		ROW_LIT(w, ",\"date\":");
+		row_string(w, st->last_change_date);
+		ROW_LIT(w, ",\"type\":");
+		row_string(w, st->last_change_type);
+		*w->p++ = '}';
+	} else {
+		ROW_LIT(w, "null");
+	}
+	ROW_LIT(w, ",\"version\":");
+	row_int(w, st->version);
+	if (name) {
+		char *mark = w->p;
+		ROW_LIT(w, ",\"organization_name\":");
+		if (!row_json_string(w, name))
+			w->p = mark;
+	}
+	*w->p++ = '}';
+}
+
+/* One row of the JSON snapshot: the status object without at and as_of,
+ * then organization_name. */
 static void json_relationship(exporter *x, const ledger_status *st, const char *name)
 {
 	row w = { out_room(x, json_row_bound(st, name)), false };
@@ -463,65 +532,31 @@ static void json_relationship(exporter *x, const ledger_status *st, const char *
 		ROW_LIT(&w, ",\n");
 	else
 		*w.p++ = '\n';
-	ROW_LIT(&w, "{\"country\":");
-	row_string(&w, st->country);
-	ROW_LIT(&w, ",\"organization\":");
-	row_string(&w, st->organization);
-	ROW_LIT(&w, ",\"listed\":");
-	if (st->listed)
-		ROW_LIT(&w, "true");
-	else
-		ROW_LIT(&w, "false");
-	ROW_LIT(&w, ",\"certain\":");
-	if (st->certain)
-		ROW_LIT(&w, "true");
-	else
-		ROW_LIT(&w, "false");
-	ROW_LIT(&w, ",\"lists\":");
-	row_lists(&w, st);
-	ROW_LIT(&w, ",\"recognition\":");
-	row_axis(&w, &st->recognition);
-	ROW_LIT(&w, ",\"relations\":");
-	row_axis(&w, &st->relations);
-	ROW_LIT(&w, ",\"mission\":");
-	row_axis(&w, &st->mission);
-	ROW_LIT(&w, ",\"sanctions\":");
-	row_axis(&w, &st->sanctions);
-	ROW_LIT(&w, ",\"meetings\":{\"count\":");
-	row_int(&w, st->meetings);
-	ROW_LIT(&w, ",\"last\":");
-	if (*st->last_meeting)
-		row_string(&w, st->last_meeting);
-	else
-		ROW_LIT(&w, "null");
-	ROW_LIT(&w, "},\"last_change\":");
-	if (st->last_change_seq) {
-		ROW_LIT(&w, "{\"seq\":");
-		row_int(&w, st->last_change_seq);
-		ROW_LIT(&w, ",\"date\":");
-		row_string(&w, st->last_change_date);
-		ROW_LIT(&w, ",\"type\":");
-		row_string(&w, st->last_change_type);
-		*w.p++ = '}';
-	} else {
-		ROW_LIT(&w, "null");
-	}
-	ROW_LIT(&w, ",\"version\":");
-	row_int(&w, st->version);
-	/* json_object_set_new of a refused name sets nothing. */
-	char *mark = w.p;
-	ROW_LIT(&w, ",\"organization_name\":");
-	if (!row_json_string(&w, name))
-		w.p = mark;
-	*w.p++ = '}';
-	/* The deleted "at" was packed too: jansson checked it. */
-	if (w.bad || u8_check((const uint8_t *)st->at, strlen(st->at)) != NULL) {
+	row_status(&w, st, false, name);
+	if (w.bad) {
 		x->failed = true;
 		x->why = "a stored text of the relationship is not UTF-8 (run "
 		         "annals verify)";
 		return;
 	}
 	x->obuf_used = (size_t)(w.p - x->obuf);
+}
+
+char *ledger_status_json(const ledger_status *s)
+{
+	size_t cap = json_row_bound(s, NULL) + 6 * sizeof s->at + 64;
+	char *text = malloc(cap);
+	row w = { text, false };
+
+	if (!text)
+		return NULL;
+	row_status(&w, s, true, NULL);
+	*w.p = '\0';
+	if (w.bad) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 static bool csv_special(const char *s)

@@ -45,9 +45,6 @@ bool status_fill(ledger_status *out, const fold *f, uint32_t at);
 /* Fill a status from a fold at `at` (lists allocated: ledger_status_free). */
 ledger_err query_fill(ledger_status *out, ledger *l, const fold *f, uint32_t at);
 
-/* The status as a JSON object (DESIGN §6 field names); NULL when out of
- * memory. The caller owns the reference. */
-json_t *query_status_object(const ledger_status *s);
 
 /* The checkpoint that covers tree size `size`, for a snapshot or a proved
  * status: the stored one of that size, else one signed now (a writable
