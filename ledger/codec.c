@@ -39,7 +39,7 @@ Annals__Body *codec_body_decode(arena *a, const void *bytes, size_t n)
 	return annals__body__unpack(&a->pb, n, bytes);
 }
 
-static bool wire_varint(uint64_t *out, const uint8_t **p, const uint8_t *end)
+bool codec_wire_varint(uint64_t *out, const uint8_t **p, const uint8_t *end)
 {
 	uint64_t v = 0;
 
@@ -61,10 +61,10 @@ bool codec_envelope_recorded_at(uint64_t *out, const void *bytes, size_t n)
 
 	*out = 0;
 	/* Walk the fields: at most one per remaining byte. */
-	while (p < end && wire_varint(&tag, &p, end)) {
+	while (p < end && codec_wire_varint(&tag, &p, end)) {
 		switch (tag & 7) {
 		case 0:
-			if (!wire_varint(&v, &p, end))
+			if (!codec_wire_varint(&v, &p, end))
 				return false;
 			if (tag >> 3 == 2) {
 				*out = v;
@@ -74,7 +74,7 @@ bool codec_envelope_recorded_at(uint64_t *out, const void *bytes, size_t n)
 		case 1: if ((size_t)(end - p) < 8) return false; p += 8; break;
 		case 5: if ((size_t)(end - p) < 4) return false; p += 4; break;
 		case 2:
-			if (!wire_varint(&v, &p, end) || v > (uint64_t)(end - p))
+			if (!codec_wire_varint(&v, &p, end) || v > (uint64_t)(end - p))
 				return false;
 			p += v;
 			break;

@@ -25,6 +25,10 @@ bool codec_pack(codec_buf *b, const ProtobufCMessage *m);
 Annals__Envelope *codec_envelope_decode(arena *a, const void *bytes, size_t n);
 Annals__Body *codec_body_decode(arena *a, const void *bytes, size_t n);
 
+/* Read one protobuf wire varint at *p (before end) and move *p past it;
+ * false when it runs past end or over 64 bits. */
+bool codec_wire_varint(uint64_t *out, const uint8_t **p, const uint8_t *end);
+
 /* recorded_at_us (field 2) of stored envelope bytes, read from the wire
  * format without decoding the rest; false when the bytes end early. */
 bool codec_envelope_recorded_at(uint64_t *out, const void *bytes, size_t n);

@@ -302,9 +302,7 @@ hasher *ledger_sha(ledger *l)
 	if (!l->sha) {
 		hasher *h = calloc(1, sizeof *h);
 		if (!h || hasher_init_sha256(h) != 0) {
-			if (h)
-				hasher_free(h);
-			free(h);
+			free(h);             /* a failed init frees what it made */
 			return NULL;
 		}
 		l->sha = h;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "codec.h"
 #include "reader_impl.h"
 
 static const char bom[3] = { (char)0xEF, (char)0xBB, (char)0xBF };
@@ -499,27 +500,17 @@ static const char *pb_nul(char *name, size_t name_bytes,
 	const uint8_t *end = p + n;
 
 	while (p < end) {
-		uint64_t tag = 0, len = 0;
-		unsigned shift = 0;
-		do {
-			tag |= (uint64_t)(*p & 0x7f) << shift;
-			shift += 7;
-		} while (*p++ & 0x80 && p < end && shift < 64);
+		uint64_t tag, len;
+		if (!codec_wire_varint(&tag, &p, end))
+			return NULL;
 		if ((tag & 7) == 0) {
-			while (p < end && *p++ & 0x80)
-				;
+			if (!codec_wire_varint(&len, &p, end))
+				return NULL;
 			continue;
 		}
 		if ((tag & 7) != 2)
 			return NULL;    /* not ours to judge: unpack refused or will */
-		shift = 0;
-		do {
-			if (p >= end)
-				return NULL;
-			len |= (uint64_t)(*p & 0x7f) << shift;
-			shift += 7;
-		} while (*p++ & 0x80 && shift < 64);
-		if (len > (uint64_t)(end - p))
+		if (!codec_wire_varint(&len, &p, end) || len > (uint64_t)(end - p))
 			return NULL;
 		const ProtobufCFieldDescriptor *f =
 			protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3));
