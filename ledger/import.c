@@ -2,7 +2,6 @@
 #define _GNU_SOURCE   /* O_TMPFILE */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +11,13 @@
 
 #include "import.h"
 #include "reader.h"
+#include "relay.h"
 
 #define IMPORT_MARGIN_MIN_BYTES  (32ull << 20)  /* map head room for any write */
 #define IMPORT_MARGIN_PER_BYTE   4u             /* input bytes -> map bytes */
 #define IMPORT_REPLAYS_MAX       40u            /* 2^40 times the map: never reached */
 #define IMPORT_SPOOL_BYTES       (1u << 16)
 #define IMPORT_BATCH_RECORDS     64u   /* records handed over at once */
-#define IMPORT_BATCHES           4u    /* batches read ahead of the writer */
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -162,8 +161,8 @@ static ledger_err import_take(import_pass *p, writer *w, import_rec *x,
 
 /* The reading thread: parsing (JSON above all) costs as much as the whole
  * append pipeline, and the machine has a second core. It fills batches of
- * records, each in its own arena, at most IMPORT_BATCHES ahead of the
- * writer, which takes them in order. */
+ * records, each in its own arena, at most RELAY_SLOTS ahead of the writer,
+ * which takes them in order. */
 typedef struct import_batch {
 	arena a;
 	import_rec rec[IMPORT_BATCH_RECORDS];
@@ -172,112 +171,59 @@ typedef struct import_batch {
 
 typedef struct import_feed {
 	reader *r;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t filled, taken;       /* batches handed over and given back */
-	bool stop;                    /* the writer wants no more */
-	import_batch b[IMPORT_BATCHES];
+	bool end;                     /* the reader gave its last record */
+	import_batch b[RELAY_SLOTS];
 } import_feed;
 
-/* Hand a batch over (filled) or give one back (taken), and wake the other
- * thread. */
-static void feed_count(import_feed *f, uint64_t *counter, uint64_t value)
+static void import_read(void *ctx, size_t slot)
 {
-	pthread_mutex_lock(&f->mu);
-	*counter = value;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-}
+	import_feed *f = ctx;
+	import_batch *b = &f->b[slot];
 
-static void *import_feed_run(void *arg)
-{
-	import_feed *f = arg;
-	bool end = false;
-
-	for (uint64_t k = 0; !end; k++) {
-		pthread_mutex_lock(&f->mu);
-		while (!f->stop && k - f->taken >= IMPORT_BATCHES)
-			pthread_cond_wait(&f->cv, &f->mu);
-		bool stop = f->stop;
-		pthread_mutex_unlock(&f->mu);
-		if (stop)
-			break;
-		import_batch *b = &f->b[k % IMPORT_BATCHES];
-		arena_reset(&b->a);
-		for (b->count = 0; b->count < IMPORT_BATCH_RECORDS && !end; b->count++) {
-			import_rec *x = &b->rec[b->count];
-			x->rs = reader_next(f->r, &x->in, &x->line, &b->a, &x->fe);
-			end = x->rs == READER_END || x->rs == READER_FAIL;
-		}
-		feed_count(f, &f->filled, k + 1);
+	arena_reset(&b->a);
+	for (b->count = 0; b->count < IMPORT_BATCH_RECORDS && !f->end; b->count++) {
+		import_rec *x = &b->rec[b->count];
+		x->rs = reader_next(f->r, &x->in, &x->line, &b->a, &x->fe);
+		f->end = x->rs == READER_END || x->rs == READER_FAIL;
 	}
-	return NULL;
 }
 
-static ledger_err import_fed(import_pass *p, writer *w, import_feed *f,
-                             double *last)
-{
-	ledger_err err = LEDGER_OK;
-	bool stop = false;
-
-	for (uint64_t k = 0; !stop && err == LEDGER_OK; k++) {
-		pthread_mutex_lock(&f->mu);
-		while (f->filled <= k)
-			pthread_cond_wait(&f->cv, &f->mu);
-		pthread_mutex_unlock(&f->mu);
-		import_batch *b = &f->b[k % IMPORT_BATCHES];
-		for (size_t i = 0; i < b->count && !stop && err == LEDGER_OK; i++)
-			err = import_take(p, w, &b->rec[i], last, &stop);
-		feed_count(f, &f->taken, k + 1);
-	}
-	return err;
-}
-
-/* One pass over the input inside one transaction: read by a second thread
- * when one can be started, else here. */
-static ledger_err import_pass_run(import_pass *p, writer *w, reader *r,
-                                  arena *a)
+/* One pass over the input inside one transaction, read by a second thread
+ * when one can be started, else here (relay.h). */
+static ledger_err import_pass_run(import_pass *p, writer *w, reader *r)
 {
 	double last = p->started;
 	ledger_err err = LEDGER_OK;
 	import_feed *f = calloc(1, sizeof *f);
-	pthread_t t;
+	relay *y = NULL;
+	bool stop = false;
 
-	if (f) {
-		f->r = r;
-		for (size_t i = 0; i < IMPORT_BATCHES; i++)
-			arena_init(&f->b[i].a);
-		pthread_mutex_init(&f->mu, NULL);
-		pthread_cond_init(&f->cv, NULL);
-	}
-	if (f && pthread_create(&t, NULL, import_feed_run, f) == 0) {
-		err = import_fed(p, w, f, &last);
-		pthread_mutex_lock(&f->mu);
-		f->stop = true;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
-		pthread_join(t, NULL);
-	} else {
-		import_rec x;
-		for (bool stop = false; !stop && err == LEDGER_OK;) {
-			arena_reset(a);
-			x.rs = reader_next(r, &x.in, &x.line, a, &x.fe);
-			err = import_take(p, w, &x, &last, &stop);
-		}
-	}
-	if (f) {
-		pthread_mutex_destroy(&f->mu);
-		pthread_cond_destroy(&f->cv);
-		for (size_t i = 0; i < IMPORT_BATCHES; i++)
-			arena_free(&f->b[i].a);
+	if (!f || !(y = relay_start(import_read, f, true))) {
 		free(f);
+		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	}
+	f->r = r;
+	for (size_t i = 0; i < RELAY_SLOTS; i++) {
+		arena_init(&f->b[i].a);
+		relay_submit(y);
+	}
+	while (!stop && err == LEDGER_OK) {
+		import_batch *b = &f->b[relay_take(y)];
+		for (size_t i = 0; i < b->count && !stop && err == LEDGER_OK; i++)
+			err = import_take(p, w, &b->rec[i], &last, &stop);
+		if (!stop)
+			relay_submit(y);
+	}
+	relay_stop(y);
+	for (size_t i = 0; i < RELAY_SLOTS; i++)
+		arena_free(&f->b[i].a);
+	free(f);
 	import_progress(p, &last, true);
 	return err;
 }
 
 static ledger_err import_once(import_pass *p, store *s, writer *w,
-                              const import_source *src, arena *a)
+                              const import_source *src)
 {
 	ledger_err err;
 	reader *r;
@@ -291,7 +237,7 @@ static ledger_err import_once(import_pass *p, store *s, writer *w,
 	memset(&p->st, 0, sizeof p->st);
 	p->conflict = false;
 	if ((err = writer_begin(w)) == LEDGER_OK)
-		err = import_pass_run(p, w, r, a);
+		err = import_pass_run(p, w, r);
 	reader_free(r);
 	if (err == LEDGER_OK && p->st.rejected) {
 		writer_abort(w);
@@ -315,13 +261,11 @@ ledger_err import_run(ledger_import_stats *out, store *s, errbuf *e,
 {
 	import_pass p = { .opts = opts, .started = mono_s() };
 	writer *w = malloc(sizeof *w);
-	arena a;
 	ledger_err err;
 	unsigned replays = 0;
 
 	if (!w)
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
-	arena_init(&a);
 	if ((err = writer_init(w, s, e, secret)) != LEDGER_OK) {
 		free(w);
 		return err;
@@ -334,7 +278,7 @@ ledger_err import_run(ledger_import_stats *out, store *s, errbuf *e,
 	for (;;) {
 		if ((err = store_reserve(s, margin, margin_exact && replays == 0, e)) != LEDGER_OK)
 			break;
-		err = import_once(&p, s, w, src, &a);
+		err = import_once(&p, s, w, src);
 		if (!(err == LEDGER_ESTORE && e->map_full) ||
 		    replays == IMPORT_REPLAYS_MAX)
 			break;
@@ -350,6 +294,5 @@ ledger_err import_run(ledger_import_stats *out, store *s, errbuf *e,
 		*out = p.st;
 	writer_free(w);
 	free(w);
-	arena_free(&a);
 	return err;
 }
