@@ -361,6 +361,49 @@ static void test_verify_changed_indexes(void)
 	fixture_close(&f);
 }
 
+/* The id index is checked as a whole (a keyed sum over its entries) and
+ * looked up event by event only to name a fault: the seq named must still
+ * be the first at fault, whatever else is wrong later in the log. */
+static void test_verify_id_index_first_fault(void)
+{
+	fixture f;
+	uint8_t k30[8], four[4] = { 0, 0, 0, 8 }, three[8];
+
+	open_filled(&f);
+	/* ev-5 (seq 8) points elsewhere, and the envelope of seq 30 is
+	 * changed: the first fault is still the id of seq 8. */
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "ids", "ev-5", 4, 7, 0x01) == 0);
+	fixture_u64_key(k30, 30);
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "events", k30, 8, 3, 0x40) == 0);
+	expect_corrupt(&f, 8, "id index", "id changed, later envelope changed");
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "events", k30, 8, 3, 0x40) == 0);
+	expect_corrupt(&f, 8, "id index", "id changed alone");
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "ids", "ev-5", 4, 7, 0x01) == 0);
+	expect_clean(&f);
+	/* Two ids exchanged: the sum of the entries changes, the count does
+	 * not; the earlier of the two events is named. */
+	CU_ASSERT_FATAL(fixture_db_swap(&f, "ids", "ev-9", 4, "ev-5", 4) == 0);
+	expect_corrupt(&f, 8, "id index", "two ids exchanged");
+	CU_ASSERT_FATAL(fixture_db_swap(&f, "ids", "ev-9", 4, "ev-5", 4) == 0);
+	expect_clean(&f);
+	/* A value that is not a seq. */
+	void *old;
+	size_t old_bytes;
+	CU_ASSERT_FATAL(fixture_db_get(&f, "ids", "ev-5", 4, &old, &old_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "ids", "ev-5", 4, four, sizeof four) == 0);
+	expect_corrupt(&f, 8, "id index", "id value of 4 bytes");
+	CU_ASSERT_FATAL(fixture_db_put(&f, "ids", "ev-5", 4, old, old_bytes) == 0);
+	free(old);
+	expect_clean(&f);
+	/* An id no event has, pointing at an event that has its own. */
+	fixture_u64_key(three, 3);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "ids", "ev-zzz", 6, three, 8) == 0);
+	expect_corrupt(&f, 0, "id index", "an extra id");
+	CU_ASSERT_FATAL(fixture_db_del(&f, "ids", "ev-zzz", 6) == 0);
+	expect_clean(&f);
+	fixture_close(&f);
+}
+
 /* ---- the heads map: every stored version, not only the newest ---- */
 
 #define HEADS_TXNS 120u
@@ -575,6 +618,7 @@ void suite_verify(void)
 	CU_add_test(s, "deleted middle event", test_verify_deleted_middle_event);
 	CU_add_test(s, "swapped envelopes", test_verify_swapped_envelopes);
 	CU_add_test(s, "changed indexes", test_verify_changed_indexes);
+	CU_add_test(s, "id index: the first fault is named", test_verify_id_index_first_fault);
 	CU_add_test(s, "heads map: many transactions, no false positive",
 	            test_verify_heads_many_transactions);
 	CU_add_test(s, "heads map: older node versions changed",
