@@ -10,16 +10,23 @@
 
 static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 
-/* Node key, 9 to 41 bytes; memcmp order is depth, path prefix, then size
- * from the newest down, so MDB_SET_RANGE on (depth, prefix, ~S) finds the
- * node as it was at tree size S:
- *   [0]          depth d, 0..255
- *   [1..1+p)     the first d bits of the path, p = ceil(d / 8) bytes,
- *                bits from d on zero
- *   [1+p..9+p)   UINT64_MAX - size, u64 big-endian
+/* Node key, 12, 18 or 42 bytes, laid out so that an update dirties few
+ * B-tree pages: the top of the tree, which every transaction rewrites, is
+ * stored by depth (a few hundred pages in all), and each subtree below it
+ * in pre-order (each node just before its subtree), so that the nodes of
+ * one path below the top lie on one or two pages. A node's versions follow
+ * one another from the newest down, so MDB_SET_RANGE on (node, ~S) finds
+ * the node as it was at tree size S. With P the first d bits of the path
+ * (bits from d on zero) and ~S = UINT64_MAX - size, u64 big-endian:
+ *   class 0, d <= 12:        0x00, d, P in 2 bytes, ~S
+ *   class 1, 12 < d <= 64:   0x01, P in 8 bytes, d, ~S
+ *   class 2, d > 64:         0x02, P in 32 bytes, d, ~S
+ * Each class has one key length, so no node's key begins another's.
  * Value: 0x01, key[32], u64be version, u64be seq (a subtree holding one
  * leaf), or 0x02, hash[32] (a subtree holding two or more). */
-#define NODE_KEY_BYTES_MAX (1 + HEADS_KEY_BYTES + 8)
+#define NODE_KEY_BYTES_MAX (2 + HEADS_KEY_BYTES + 8)
+#define NODE_KEY_TOP_DEPTH 12u
+#define NODE_KEY_MID_DEPTH 64u
 #define NODE_SINGLE 1u
 #define NODE_MULTI  2u
 
@@ -123,13 +130,27 @@ static void bit_set(uint8_t *prefix, unsigned d, unsigned bit)
 static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
                        const uint8_t *prefix, uint64_t size)
 {
-	size_t p = (d + 7) / 8;
+	size_t p = (d + 7) / 8, w;
+	uint8_t *path;
 
 	assert(d < HEADS_DEPTH_MAX);
-	key[0] = (uint8_t)d;
-	memcpy(key + 1, prefix, p);
-	put_u64_be(key + 1 + p, UINT64_MAX - size);
-	return 1 + p + 8;
+	if (d <= NODE_KEY_TOP_DEPTH) {
+		key[0] = 0;
+		key[1] = (uint8_t)d;
+		path = key + 2;
+		w = 2;
+	} else {
+		key[0] = d <= NODE_KEY_MID_DEPTH ? 1 : 2;
+		path = key + 1;
+		w = d <= NODE_KEY_MID_DEPTH ? 8 : HEADS_KEY_BYTES;
+		path[w] = (uint8_t)d;
+	}
+	memcpy(path, prefix, p);
+	memset(path + p, 0, w - p);
+	if (d % 8)
+		path[p - 1] &= (uint8_t)(0xff00u >> (d % 8));
+	put_u64_be(key + 2 + w, UINT64_MAX - size);
+	return 2 + w + 8;
 }
 
 /* What node reads and writes go through: one cursor for every read of a

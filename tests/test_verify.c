@@ -407,7 +407,14 @@ static void test_verify_id_index_first_fault(void)
 /* ---- the heads map: every stored version, not only the newest ---- */
 
 #define HEADS_TXNS 120u
-#define HEADS_NODE_KEY_MAX 41u     /* depth, 32-byte prefix, ~size */
+/* heads.c: class byte, then (depth, 2-byte path) for depths up to 12,
+ * (8-byte path, depth) up to 64, (32-byte path, depth) deeper; ~size. */
+#define HEADS_NODE_KEY_MAX 42u
+
+static unsigned heads_node_depth(const uint8_t *key)
+{
+	return key[key[0] == 0 ? 1 : key[0] == 1 ? 9 : 33];
+}
 
 static const char *const heads_countries[] = {
 	"KZ", "AF", "US", "RU", "CN", "FR", "DE", "GB", "IN", "PK", "IR", "TR",
@@ -482,7 +489,8 @@ static size_t heads_nodes(node_rec **out, fixture *f)
 	CU_ASSERT_FATAL(mdb_cursor_open(e.txn, dbi, &c) == 0);
 	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		CU_ASSERT_FATAL(k.mv_size >= 9 && k.mv_size <= HEADS_NODE_KEY_MAX);
+		const uint8_t *kb = k.mv_data;
+		CU_ASSERT_FATAL(k.mv_size == (kb[0] == 0 ? 12u : kb[0] == 1 ? 18u : 42u));
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;
 			*out = realloc(*out, cap * sizeof **out);
@@ -491,7 +499,7 @@ static size_t heads_nodes(node_rec **out, fixture *f)
 		node_rec *r = &(*out)[n];
 		memcpy(r->key, k.mv_data, k.mv_size);
 		r->key_bytes = k.mv_size;
-		r->depth = r->key[0];
+		r->depth = heads_node_depth(r->key);
 		r->size = 0;
 		for (size_t b = k.mv_size - 8; b < k.mv_size; b++)
 			r->size = r->size << 8 | r->key[b];
