@@ -547,13 +547,18 @@ ledger_err ledger_snapshot_check(uint64_t *tree_size, uint8_t root[LEDGER_HASH_B
 
 typedef struct ledger_rebuild_stats {
 	uint64_t events;
+	unsigned old_index_version;  /* of the indexes replaced (0: none stored) */
+	unsigned index_version;      /* of the rebuilt ones */
+	bool upgraded;       /* they were of another index version: not compared */
 	bool equal;          /* the rebuilt indexes equal what was there */
 	uint8_t before[LEDGER_HASH_BYTES], after[LEDGER_HASH_BYTES]; /* digests */
 } ledger_rebuild_stats;
 
 /* Drop every index and projection and recompute them from the events
  * alone, in one write transaction and one pass; report whether the result
- * equals what was stored (it must). Also sets index_version. */
+ * equals what was stored (it must, unless the stored indexes were of
+ * another index version: then `upgraded` is set and `equal` false). Also
+ * sets index_version. */
 ledger_err ledger_rebuild(ledger_rebuild_stats *out, ledger *l);
 
 #ifdef __cplusplus

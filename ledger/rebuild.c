@@ -164,6 +164,15 @@ static ledger_err rebuild_once(ledger_rebuild_stats *out, ledger *l)
 	if ((err = store_begin(&txn, l->s, true, &l->e)) != LEDGER_OK ||
 	    (err = digest(out->before, l, txn)) != LEDGER_OK)
 		goto out;
+	MDB_val old;
+	err = store_get(txn, l->s, DB_META, "index_version", 13, &old, &l->e);
+	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
+		goto out;
+	out->old_index_version = err == LEDGER_OK && old.mv_size == 4 ?
+	                         get_u32_be(old.mv_data) : 0;
+	out->index_version = LEDGER_INDEX_VERSION;
+	out->upgraded = out->old_index_version != LEDGER_INDEX_VERSION;
+	err = LEDGER_OK;
 	for (size_t i = 0; i < DERIVED_COUNT && err == LEDGER_OK; i++)
 		err = store_drop(txn, l->s, derived[i], &l->e);
 	put_u32_be(iv, LEDGER_INDEX_VERSION);
@@ -174,7 +183,8 @@ static ledger_err rebuild_once(ledger_rebuild_stats *out, ledger *l)
 	if (err == LEDGER_OK)
 		err = digest(out->after, l, txn);
 	if (err == LEDGER_OK) {
-		out->equal = memcmp(out->before, out->after, LEDGER_HASH_BYTES) == 0;
+		out->equal = !out->upgraded &&
+		             memcmp(out->before, out->after, LEDGER_HASH_BYTES) == 0;
 		err = store_commit(&txn, &l->e);
 	}
 out:

@@ -179,6 +179,40 @@ static void test_ledger_open_other_version(void)
 	}
 }
 
+/* Indexes of an older index version are rebuilt on request and said to be
+ * replaced, not to differ; a second rebuild then compares equal. */
+static void test_ledger_rebuild_other_index_version(void)
+{
+	static const uint8_t one[4] = { 0, 0, 0, 1 };
+	ledger_rebuild_stats rs;
+	ledger_verify_stats vs;
+	fixture f;
+	ledger *l = NULL;
+
+	OPEN(f, false);
+	CU_ASSERT_FATAL(fixture_fill(&f, 40) == 0);
+	fixture_close_ledger(&f);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "meta", "index_version", 13, one, 4) == 0);
+	CU_ASSERT_EQUAL(ledger_open(&l, f.dir, 0), LEDGER_EVERSION);
+	ledger_close(l);
+	l = NULL;
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, LEDGER_OPEN_REBUILD), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_rebuild(&rs, l), LEDGER_OK);
+	CU_ASSERT(rs.upgraded && !rs.equal);
+	CU_ASSERT_EQUAL(rs.old_index_version, 1);
+	CU_ASSERT(rs.index_version > 1);
+	CU_ASSERT_EQUAL(rs.events, 40);
+	ledger_close(l);
+	l = NULL;
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, 0), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_rebuild(&rs, l), LEDGER_OK);
+	CU_ASSERT(!rs.upgraded && rs.equal);
+	CU_ASSERT_EQUAL(rs.old_index_version, rs.index_version);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, l), LEDGER_OK);
+	ledger_close(l);
+	fixture_close(&f);
+}
+
 static void test_ledger_open_missing_dir(void)
 {
 	fixture f;
@@ -1191,6 +1225,7 @@ void suite_ledger(void)
 	CU_add_test(s, "init: origin and key", test_ledger_init_origin_and_key);
 	CU_add_test(s, "open of a missing dir", test_ledger_open_missing_dir);
 	CU_add_test(s, "open of another version", test_ledger_open_other_version);
+	CU_add_test(s, "rebuild indexes of another version", test_ledger_rebuild_other_index_version);
 	CU_add_test(s, "open of an empty dir", test_ledger_open_empty_dir_is_not_found);
 	CU_add_test(s, "append one and a batch", test_ledger_append_one_and_batch);
 	CU_add_test(s, "chain and hashes", test_ledger_chain_and_hashes);

@@ -8,8 +8,10 @@ static const char usage[] =
 	"names, the relationship and date indexes, bucket folds and current\n"
 	"statuses) and recompute them from the events alone, in one\n"
 	"transaction; report whether the result equals what was stored. Run it\n"
-	"when annals says the index version differs. Exits 1 when the rebuilt\n"
-	"indexes differ from the old ones (they are replaced all the same).\n";
+	"when annals says the index version differs: the indexes of the old\n"
+	"version are then replaced without comparing them. Exits 1 when the\n"
+	"rebuilt indexes of the same version differ from the old ones (they\n"
+	"are replaced all the same).\n";
 
 int cmd_rebuild(cli *c, int argc, char **argv)
 {
@@ -29,9 +31,14 @@ int cmd_rebuild(cli *c, int argc, char **argv)
 		return code;
 	}
 	ledger_close(l);
-	printf("rebuilt the indexes of %llu events: %s\n",
-	       (unsigned long long)st.events, st.equal ?
-	       "identical to the stored ones" : "they DIFFER from the stored ones");
+	if (st.upgraded)
+		printf("rebuilt the indexes of %llu events: index version %u "
+		       "replaced by %u\n", (unsigned long long)st.events,
+		       st.old_index_version, st.index_version);
+	else
+		printf("rebuilt the indexes of %llu events: %s\n",
+		       (unsigned long long)st.events, st.equal ?
+		       "identical to the stored ones" : "they DIFFER from the stored ones");
 	int code = cli_finish_output("rebuild");
-	return code ? code : (st.equal ? EXIT_OK : EXIT_CHECK);
+	return code ? code : (st.equal || st.upgraded ? EXIT_OK : EXIT_CHECK);
 }
