@@ -262,30 +262,33 @@ static bool walk_at(const walk *w, uint64_t seq, uint64_t *bad)
 }
 
 /* The event after v->walked, with its body and redaction mark, into r;
- * false when the walk must stop after r (a fault the check stage names,
- * or a storage error in *err). */
+ * false when the walk must stop: after r, at a fault the check stage names
+ * when it reaches r, or before r, at a storage error in *err. Bodies are
+ * looked at before marks, as the one-thread scan did. */
 static bool walk_event(verifier *v, vrec *r, ledger_err *err)
 {
 	uint64_t seq = ++v->walked;
+	bool body;
 
 	r->body.mv_data = NULL;
 	r->body.mv_size = 0;
-	r->red = false;
 	r->walk_bad = 0;
-	if ((r->red = walk_at(&v->redactions, seq, &r->walk_bad)) &&
-	    (*err = walk_next(&v->redactions, &v->l->e)) != LEDGER_OK)
+	body = walk_at(&v->bodies, seq, &r->walk_bad);
+	r->walk_what = "a body is stored for an event that does not exist";
+	if (r->walk_bad)
 		return false;
-	if (r->walk_bad) {
-		r->walk_what = "a redaction mark names an event that does not exist";
+	r->red = walk_at(&v->redactions, seq, &r->walk_bad);
+	r->walk_what = "a redaction mark names an event that does not exist";
+	if (r->walk_bad)
 		return false;
-	}
-	if (walk_at(&v->bodies, seq, &r->walk_bad)) {
+	if (r->red && (*err = walk_next(&v->redactions, &v->l->e)) != LEDGER_OK)
+		return false;
+	if (body) {
 		r->body = v->bodies.v;
 		if ((*err = walk_next(&v->bodies, &v->l->e)) != LEDGER_OK)
 			return false;
 	}
-	r->walk_what = "a body is stored for an event that does not exist";
-	return r->walk_bad == 0;
+	return true;
 }
 
 /* Fill batch b with the next events; false when there are none. */
@@ -308,6 +311,7 @@ static bool walk_batch(verifier *v, vbatch *b)
 		r->k = k;
 		r->v = val;
 		if (!walk_event(v, r, &b->err)) {
+			b->count -= b->err != LEDGER_OK;   /* r is incomplete */
 			b->last = true;
 			break;
 		}
