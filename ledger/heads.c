@@ -10,15 +10,21 @@
 
 static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 
-/* Node key, 12, 18 or 42 bytes, laid out so that an update dirties few
- * B-tree pages: the top of the tree, which every transaction rewrites, is
- * stored by depth (a few hundred pages in all), and each subtree below it
- * in pre-order (each node just before its subtree), so that the nodes of
- * one path below the top lie on one or two pages. A node's versions follow
- * one another from the newest down, so MDB_SET_RANGE on (node, ~S) finds
- * the node as it was at tree size S. With P the first d bits of the path
- * (bits from d on zero) and ~S = UINT64_MAX - size, u64 big-endian:
- *   class 0, d <= 12:        0x00, d, P in 2 bytes, ~S
+/* Node key, 20, 18 or 42 bytes, laid out so that an update dirties few
+ * B-tree pages. The top of the tree, which every transaction rewrites, is
+ * kept by epoch (2^12 tree sizes): the first transaction that ends in an
+ * epoch writes there, besides its own nodes, a copy of every other top
+ * node as the last transaction of the epoch before left it (under that
+ * version's size), so that the top nodes any size reads lie in the small
+ * region of its own epoch, and their older versions do not pile up where
+ * new ones are written. Each subtree below the top is kept in pre-order
+ * (each node just before its subtree), so that the nodes of one path below
+ * the top lie on one or two pages. A node's versions follow one another
+ * from the newest down, so MDB_SET_RANGE on (node, ~S) finds the node as
+ * it was at a tree size S that ends a transaction. With P the first d bits
+ * of the path (bits from d on zero), ~S = UINT64_MAX - size and
+ * ~E = UINT64_MAX - (size >> 12), all u64 big-endian:
+ *   class 0, d <= 12:        0x00, ~E, d, P in 2 bytes, ~S
  *   class 1, 12 < d <= 64:   0x01, P in 8 bytes, d, ~S
  *   class 2, d > 64:         0x02, P in 32 bytes, d, ~S
  * Each class has one key length, so no node's key begins another's.
@@ -27,6 +33,8 @@ static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 #define NODE_KEY_BYTES_MAX (2 + HEADS_KEY_BYTES + 8)
 #define NODE_KEY_TOP_DEPTH 12u
 #define NODE_KEY_MID_DEPTH 64u
+#define NODE_EPOCH_BITS    12u
+#define NODE_TOP_KEY_BYTES 20u
 #define NODE_SINGLE 1u
 #define NODE_MULTI  2u
 
@@ -127,6 +135,11 @@ static void bit_set(uint8_t *prefix, unsigned d, unsigned bit)
 		prefix[d / 8] |= (uint8_t)(0x80u >> (d % 8));
 }
 
+static uint64_t node_epoch(uint64_t size)
+{
+	return size >> NODE_EPOCH_BITS;
+}
+
 static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
                        const uint8_t *prefix, uint64_t size)
 {
@@ -136,8 +149,9 @@ static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
 	assert(d < HEADS_DEPTH_MAX);
 	if (d <= NODE_KEY_TOP_DEPTH) {
 		key[0] = 0;
-		key[1] = (uint8_t)d;
-		path = key + 2;
+		put_u64_be(key + 1, UINT64_MAX - node_epoch(size));
+		key[9] = (uint8_t)d;
+		path = key + 10;
 		w = 2;
 	} else {
 		key[0] = d <= NODE_KEY_MID_DEPTH ? 1 : 2;
@@ -149,8 +163,8 @@ static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
 	memset(path + p, 0, w - p);
 	if (d % 8)
 		path[p - 1] &= (uint8_t)(0xff00u >> (d % 8));
-	put_u64_be(key + 2 + w, UINT64_MAX - size);
-	return 2 + w + 8;
+	put_u64_be(path + w + (d <= NODE_KEY_TOP_DEPTH ? 0 : 1), UINT64_MAX - size);
+	return d <= NODE_KEY_TOP_DEPTH ? NODE_TOP_KEY_BYTES : 2 + w + 8;
 }
 
 /* What node reads and writes go through: one cursor for every read of a
@@ -162,6 +176,7 @@ typedef struct node_io {
 	errbuf *e;
 	MDB_cursor *c;
 	hasher *h;
+	uint64_t newest_epoch;           /* where reads of UINT64_MAX look */
 } node_io;
 
 static ledger_err io_open(node_io *io, MDB_txn *txn, const store *s, errbuf *e,
@@ -172,7 +187,23 @@ static ledger_err io_open(node_io *io, MDB_txn *txn, const store *s, errbuf *e,
 	io->e = e;
 	io->h = h;
 	io->c = NULL;
+	io->newest_epoch = 0;
 	return store_cursor(&io->c, txn, s, DB_SMT, e);
+}
+
+/* The epoch of the newest top nodes (of the last transaction stored), in
+ * *epoch; false when the map is empty. */
+static ledger_err newest_epoch(bool *found, uint64_t *epoch, node_io *io)
+{
+	uint8_t start[1] = { 0 };
+	MDB_val k = { sizeof start, start }, v;
+	ledger_err err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, io->e);
+
+	*found = err == LEDGER_OK && k.mv_size == NODE_TOP_KEY_BYTES &&
+	         ((const uint8_t *)k.mv_data)[0] == 0;
+	if (*found)
+		*epoch = UINT64_MAX - get_u64_be((const uint8_t *)k.mv_data + 1);
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
 /* The node at (d, prefix) as of tree size `size`; kind 0 when empty. */
@@ -184,6 +215,9 @@ static ledger_err node_read(node *out, node_io *io, unsigned d,
 	size_t n = node_key(key, d, prefix, size);
 	errbuf *e = io->e;
 	ledger_err err;
+
+	if (size == UINT64_MAX && n == NODE_TOP_KEY_BYTES)
+		put_u64_be(key + 1, UINT64_MAX - io->newest_epoch);
 
 	memset(out, 0, sizeof *out);
 	k.mv_data = key;
@@ -230,6 +264,102 @@ static ledger_err node_write(const node_io *io, unsigned d,
 		vn = 1 + LEDGER_HASH_BYTES;
 	}
 	return store_put(io->txn, io->s, DB_SMT, key, n, v, vn, 0, io->e);
+}
+
+/* ---- the top nodes of an epoch ---- */
+
+typedef struct top_rec {
+	uint8_t key[NODE_TOP_KEY_BYTES];
+	uint8_t val[1 + HEADS_KEY_BYTES + 16];
+	uint8_t val_bytes;
+} top_rec;
+
+/* The bit of top node (d, path) in a set of all of them. */
+static size_t top_index(const uint8_t key[NODE_TOP_KEY_BYTES])
+{
+	unsigned d = key[9];
+
+	return ((size_t)1 << d) - 1 + (((size_t)key[10] << 8 | key[11]) >> (16 - d));
+}
+
+#define TOP_NODES ((size_t)2 << NODE_KEY_TOP_DEPTH)   /* bits of a top set */
+
+/* The newest version of every top node stored in epoch `epoch`, in key
+ * order, into *out (malloc'd, *n of them). */
+static ledger_err top_newest(top_rec **out, size_t *n, node_io *io,
+                             uint64_t epoch)
+{
+	uint8_t start[9];
+	MDB_val k = { sizeof start, start }, v;
+	size_t cap = 0;
+	ledger_err err;
+
+	*out = NULL;
+	*n = 0;
+	start[0] = 0;
+	put_u64_be(start + 1, UINT64_MAX - epoch);
+	for (err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, io->e);
+	     err == LEDGER_OK;
+	     err = store_cursor_get(io->c, &k, &v, MDB_NEXT, io->e)) {
+		const uint8_t *p = k.mv_data;
+		if (k.mv_size != NODE_TOP_KEY_BYTES || memcmp(p, start, sizeof start))
+			break;
+		if (*n && memcmp((*out)[*n - 1].key + 9, p + 9, 3) == 0)
+			continue;                /* an older version */
+		if (v.mv_size > sizeof (*out)->val || p[9] > NODE_KEY_TOP_DEPTH) {
+			err = err_set(io->e, LEDGER_ECORRUPT, "heads map: a node at "
+			              "depth %u is malformed", p[9]);
+			break;
+		}
+		if (*n == cap) {
+			top_rec *q = realloc(*out, (cap = cap ? 2 * cap : 256) * sizeof *q);
+			if (!q) {
+				err = err_set(io->e, LEDGER_ENOMEM, "out of memory");
+				break;
+			}
+			*out = q;
+		}
+		top_rec *r = &(*out)[(*n)++];
+		memcpy(r->key, p, NODE_TOP_KEY_BYTES);
+		memcpy(r->val, v.mv_data, v.mv_size);
+		r->val_bytes = (uint8_t)v.mv_size;
+	}
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
+/* The key of r's node copied into the epoch of `size`: under r's own size
+ * (carried) or under `size` (rewritten by the transaction ending there). */
+static void top_moved_key(uint8_t key[NODE_TOP_KEY_BYTES], const top_rec *r,
+                          uint64_t size, bool rewritten)
+{
+	memcpy(key, r->key, NODE_TOP_KEY_BYTES);
+	put_u64_be(key + 1, UINT64_MAX - node_epoch(size));
+	if (rewritten)
+		put_u64_be(key + 12, UINT64_MAX - size);
+}
+
+/* The first transaction that ends in a new epoch copies there every top
+ * node it did not rewrite, as the last transaction of epoch `from` left
+ * it. */
+static ledger_err carry_top(node_io *io, uint64_t from, uint64_t size)
+{
+	uint8_t key[NODE_TOP_KEY_BYTES];
+	top_rec *r;
+	size_t n;
+	MDB_val x;
+	ledger_err err = top_newest(&r, &n, io, from);
+
+	for (size_t i = 0; i < n && err == LEDGER_OK; i++) {
+		top_moved_key(key, &r[i], size, true);
+		err = store_get(io->txn, io->s, DB_SMT, key, sizeof key, &x, io->e);
+		if (err != LEDGER_ENOTFOUND)
+			continue;
+		top_moved_key(key, &r[i], size, false);
+		err = store_put(io->txn, io->s, DB_SMT, key, sizeof key, r[i].val,
+		                r[i].val_bytes, 0, io->e);
+	}
+	free(r);
+	return err;
 }
 
 /* ---- update: an iterative walk down the changed paths ---- */
@@ -401,28 +531,34 @@ ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
                         MDB_txn *txn, const store *s, errbuf *e,
                         const heads_change *changes, size_t count, uint64_t size)
 {
-	walk *w;
+	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
+	walk *w = malloc(sizeof *w);
+	bool stored = false;
+	node n;
 	ledger_err err;
 
-	if (count == 0)
-		return heads_root_at(root, txn, s, e, size);
-	w = malloc(sizeof *w);
 	if (!w)
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
 	memset(w, 0, sizeof *w);
-	if ((err = io_open(&w->io, txn, s, e, h)) != LEDGER_OK) {
-		free(w);
-		return err;
-	}
+	if ((err = io_open(&w->io, txn, s, e, h)) != LEDGER_OK ||
+	    (err = newest_epoch(&stored, &w->io.newest_epoch, &w->io)) != LEDGER_OK)
+		goto out;
 	w->changes = changes;
 	w->size = size;
 	w->stack[0].j = count;
 	w->stack[0].extra_side = -1;
-	w->top = 1;
+	w->top = count > 0;
 	/* Each step visits a frame; a frame is visited at most 4 times and
 	 * there are at most 2 * 256 * count frames. */
 	while (w->top > 0 && err == LEDGER_OK)
 		err = frame_step(w, root);
+	if (err == LEDGER_OK && stored && w->io.newest_epoch != node_epoch(size))
+		err = carry_top(&w->io, w->io.newest_epoch, size);
+	if (err == LEDGER_OK && count == 0) {
+		err = node_read(&n, &w->io, 0, prefix, size);
+		memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
+	}
+out:
 	store_cursor_close(w->io.c);
 	free(w);
 	return err;
@@ -605,6 +741,8 @@ typedef struct hm_leaf {
 
 struct heads_mem {
 	hasher *h;                /* leaf hashes with a pre-fetched digest */
+	uint64_t checked;         /* the size of the last version checked */
+	uint8_t top_seen[TOP_NODES / 8];   /* top nodes that version rewrote */
 	hm_inner *in;
 	hm_leaf *lv;
 	size_t n_in, cap_in, n_lv, cap_lv;
@@ -779,6 +917,7 @@ typedef struct hm_check {
 	errbuf *e;
 	uint64_t size;
 	uint64_t *nodes;
+	uint8_t *top_seen;
 } hm_check;
 
 /* The stored node at depth d on key's path, version x->size, must hold
@@ -798,10 +937,14 @@ static ledger_err hm_compare(const hm_check *x, unsigned d, const uint8_t *key,
 	memcpy(prefix, key, (d + 7) / 8);
 	if (d % 8)
 		prefix[d / 8] &= (uint8_t)(0xff00u >> (d % 8));
-	err = store_get(x->txn, x->s, DB_SMT, k, node_key(k, d, prefix, x->size),
-	                &v, x->e);
+	size_t kn = node_key(k, d, prefix, x->size);
+	err = store_get(x->txn, x->s, DB_SMT, k, kn, &v, x->e);
 	if (err == LEDGER_OK && v.mv_size == val_bytes &&
 	    memcmp(v.mv_data, val, val_bytes) == 0) {
+		if (kn == NODE_TOP_KEY_BYTES) {
+			size_t i = top_index(k);
+			x->top_seen[i / 8] |= (uint8_t)(1u << i % 8);
+		}
 		(*x->nodes)++;
 		return LEDGER_OK;
 	}
@@ -851,10 +994,56 @@ static ledger_err hm_compare_inner(const hm_check *x, const heads_mem *m,
 	}
 }
 
-ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
-                                   errbuf *e, uint64_t size, uint64_t *nodes)
+/* The first version of a new epoch: every top node of the epoch before
+ * that it did not rewrite is copied, unchanged and under its own size. */
+static ledger_err hm_check_carry(const hm_check *x, uint64_t from)
 {
-	hm_check x = { txn, s, e, size, nodes };
+	uint8_t key[NODE_TOP_KEY_BYTES];
+	char path[NODE_KEY_TOP_DEPTH + 1];
+	top_rec *r;
+	size_t n;
+	node_io io;
+	MDB_val v;
+	ledger_err err = io_open(&io, x->txn, x->s, x->e, NULL);
+
+	if (err != LEDGER_OK || (err = top_newest(&r, &n, &io, from)) != LEDGER_OK) {
+		store_cursor_close(io.c);
+		return err;
+	}
+	for (size_t i = 0; i < n && err == LEDGER_OK; i++) {
+		size_t bit = top_index(r[i].key);
+		if (x->top_seen[bit / 8] >> bit % 8 & 1u)
+			continue;                /* rewritten, and compared */
+		top_moved_key(key, &r[i], x->size, false);
+		err = store_get(x->txn, x->s, DB_SMT, key, sizeof key, &v, x->e);
+		if (err == LEDGER_OK && v.mv_size == r[i].val_bytes &&
+		    memcmp(v.mv_data, r[i].val, v.mv_size) == 0) {
+			(*x->nodes)++;
+			continue;
+		}
+		if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
+			break;
+		unsigned d = r[i].key[9];
+		for (unsigned b = 0; b < d; b++)
+			path[b] = (char)('0' + bit_at(r[i].key + 10, b));
+		path[d] = '\0';
+		err = err_set(x->e, LEDGER_ECORRUPT, "heads map: the node at depth "
+		              "%u, path %s, of size %llu is %s in the epoch of size "
+		              "%llu (run annals rebuild if only the map is damaged)",
+		              d, d ? path : "(the root)", (unsigned long long)
+		              (UINT64_MAX - get_u64_be(r[i].key + 12)),
+		              err == LEDGER_ENOTFOUND ? "missing" : "changed",
+		              (unsigned long long)x->size);
+	}
+	free(r);
+	store_cursor_close(io.c);
+	return err;
+}
+
+/* Compare the nodes of m that changed since the last check. */
+static ledger_err heads_mem_check_changed(heads_mem *m, const hm_check *cx)
+{
+	const hm_check x = *cx;
 	uint8_t root[LEDGER_HASH_BYTES];
 	uint32_t stack[2 * (HEADS_DEPTH_MAX + 1)];
 	uint16_t from[2 * (HEADS_DEPTH_MAX + 1)];
@@ -862,7 +1051,7 @@ ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
 	ledger_err err = LEDGER_OK;
 
 	if (heads_mem_root(m, root) != 0)
-		return err_set(e, LEDGER_ENOMEM, "out of memory");
+		return err_set(x.e, LEDGER_ENOMEM, "out of memory");
 	if (m->root == HM_NONE)
 		return LEDGER_OK;
 	if (m->root & HM_LEAF) {
@@ -891,5 +1080,19 @@ ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
 			}
 		}
 	}
+	return err;
+}
+
+ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
+                                   errbuf *e, uint64_t size, uint64_t *nodes)
+{
+	hm_check x = { txn, s, e, size, nodes, m->top_seen };
+	uint64_t from = m->checked;
+	ledger_err err = heads_mem_check_changed(m, &x);
+
+	m->checked = size;
+	if (err == LEDGER_OK && from && node_epoch(from) != node_epoch(size))
+		err = hm_check_carry(&x, node_epoch(from));
+	memset(m->top_seen, 0, sizeof m->top_seen);
 	return err;
 }

@@ -975,7 +975,7 @@ static void forge_heads_map(forge *g, uint64_t n)
 	CU_ASSERT_FATAL(mdb_cursor_open(g->txn, map, &c) == 0);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		CU_ASSERT_FATAL(k.mv_size >= 12);
+		CU_ASSERT_FATAL(k.mv_size >= 18);
 		if (UINT64_MAX - get_be((uint8_t *)k.mv_data + k.mv_size - 8) > n)
 			CU_ASSERT_FATAL(mdb_cursor_del(c, 0) == 0);
 	}

@@ -108,8 +108,11 @@ static void close_env(env_fixture *f)
 
 /* Random transactions of inserts and updates; after each, the stored root,
  * the in-memory root and the reference agree; every key's proof (and some
- * absent keys') leads to the root at every earlier transaction's size. */
-static void test_heads_random_transactions(void)
+ * absent keys') leads to the root at every earlier transaction's size.
+ * Each change advances the tree size by `step`: a large step makes most
+ * transactions end in a new epoch of the stored top nodes (heads.c), so
+ * that the copies carried into each epoch are read and checked. */
+static void random_transactions(uint64_t step)
 {
 	static ref_leaf all[KEYS_MAX];
 	static heads_change ch[KEYS_MAX];
@@ -147,7 +150,7 @@ static void test_heads_random_transactions(void)
 				at = (size_t)rand_r(&seed) % n;
 			}
 			all[at].version++;
-			all[at].seq = ++seq;
+			all[at].seq = seq += step;
 			size_t j = 0;
 			while (j < c && memcmp(ch[j].key, all[at].key, 32))
 				j++;
@@ -210,6 +213,16 @@ static void test_heads_random_transactions(void)
 	close_env(&f);
 }
 
+static void test_heads_random_transactions(void)
+{
+	random_transactions(1);
+}
+
+static void test_heads_random_transactions_epochs(void)
+{
+	random_transactions(3001);
+}
+
 static void test_heads_empty_and_single(void)
 {
 	env_fixture f;
@@ -250,4 +263,6 @@ void suite_heads(void)
 	CU_add_test(s, "empty and single-leaf maps", test_heads_empty_and_single);
 	CU_add_test(s, "random transactions against the reference",
 	            test_heads_random_transactions);
+	CU_add_test(s, "random transactions across epochs of the top nodes",
+	            test_heads_random_transactions_epochs);
 }

@@ -407,13 +407,13 @@ static void test_verify_id_index_first_fault(void)
 /* ---- the heads map: every stored version, not only the newest ---- */
 
 #define HEADS_TXNS 120u
-/* heads.c: class byte, then (depth, 2-byte path) for depths up to 12,
- * (8-byte path, depth) up to 64, (32-byte path, depth) deeper; ~size. */
+/* heads.c: class byte, then (~epoch, depth, 2-byte path) for depths up to
+ * 12, (8-byte path, depth) up to 64, (32-byte path, depth) deeper; ~size. */
 #define HEADS_NODE_KEY_MAX 42u
 
 static unsigned heads_node_depth(const uint8_t *key)
 {
-	return key[key[0] == 0 ? 1 : key[0] == 1 ? 9 : 33];
+	return key[key[0] == 0 ? 9 : key[0] == 1 ? 9 : 33];
 }
 
 static const char *const heads_countries[] = {
@@ -490,7 +490,7 @@ static size_t heads_nodes(node_rec **out, fixture *f)
 	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		const uint8_t *kb = k.mv_data;
-		CU_ASSERT_FATAL(k.mv_size == (kb[0] == 0 ? 12u : kb[0] == 1 ? 18u : 42u));
+		CU_ASSERT_FATAL(k.mv_size == (kb[0] == 0 ? 20u : kb[0] == 1 ? 18u : 42u));
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;
 			*out = realloc(*out, cap * sizeof **out);
@@ -610,6 +610,75 @@ static void test_verify_heads_old_versions(void)
 	fixture_close(&f);
 }
 
+/* A ledger longer than an epoch of the stored top nodes (heads.c: a few
+ * thousand sizes): the first transaction that ends in a new epoch carries
+ * a copy of the top nodes it did not rewrite there. A changed or deleted
+ * copy is found, and so is one that is put back under the size of the
+ * transaction that carried it, as if it had been rewritten. */
+static void test_verify_heads_epochs(void)
+{
+	fixture f;
+	fixture_text t = { 0 };
+	ledger_import_stats st;
+	node_rec *r;
+	uint64_t events = 0;
+	void *val;
+	size_t val_bytes;
+	const size_t nc = sizeof heads_countries / sizeof *heads_countries;
+
+	CU_ASSERT_FATAL(fixture_open(&f) == 0);
+	for (unsigned o = 0; o < 900; o++)
+		fixture_text_add(&t, "{\"type\":\"organization\",\"organization\":"
+		                 "\"o%u\",\"name\":\"Org %u\"}\n", o, o);
+	for (unsigned part = 0; part < 3; part++) {
+		for (unsigned j = 0; j < 7000; j++)
+			fixture_text_add(&t, "{\"id\":\"ep-%u-%u\",\"type\":\"meeting\","
+			                 "\"country\":\"%s\",\"organization\":\"o%u\","
+			                 "\"date\":\"2001-02-03\",\"summary\":\"m\"}\n",
+			                 part, j, heads_countries[j % nc],
+			                 (j * 7919u + part) % 900u);
+		CU_ASSERT_FATAL(fixture_import(&f, t.data, &st) == LEDGER_OK);
+		events += st.appended;
+		t.bytes = 0;
+	}
+	fixture_text_free(&t);
+	expect_verifies(&f, events, "three transactions over three epochs");
+	/* The copies the last transaction carried: top nodes (class 0) of the
+	 * newest epoch (the first in key order) stored under an older size. */
+	size_t n = heads_nodes(&r, &f), carried = 0, at = n;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].key[0] == 0 && memcmp(r[i].key + 1, r[0].key + 1, 8) == 0 &&
+		    r[i].size < events) {
+			carried++;
+			if (at == n || i % 5 == 0)
+				at = i;
+		}
+	CU_ASSERT_FATAL(carried > 0 && at < n);
+	char want[96];
+	snprintf(want, sizeof want, "heads map: the node at depth %u, ", r[at].depth);
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "heads_map", r[at].key, r[at].key_bytes,
+	                                5, 0x04) == 0);
+	expect_corrupt(&f, 0, want, "carried top node changed");
+	CU_ASSERT_FATAL(fixture_db_flip(&f, "heads_map", r[at].key, r[at].key_bytes,
+	                                5, 0x04) == 0);
+	expect_verifies(&f, events, "carried top node restored");
+	CU_ASSERT_FATAL(fixture_db_get(&f, "heads_map", r[at].key, r[at].key_bytes,
+	                               &val, &val_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_del(&f, "heads_map", r[at].key, r[at].key_bytes) == 0);
+	expect_corrupt(&f, 0, "is missing", "carried top node deleted");
+	/* Under the size of the transaction that carried it: no transaction
+	 * rewrote it there, so it is one record too many. */
+	for (size_t b = 0; b < 8; b++)
+		r[at].key[r[at].key_bytes - 1 - b] = (uint8_t)((UINT64_MAX - events) >> (8 * b));
+	CU_ASSERT_FATAL(fixture_db_put(&f, "heads_map", r[at].key, r[at].key_bytes,
+	                               val, val_bytes) == 0);
+	ledger_verify_stats vs;
+	CU_ASSERT_EQUAL(ledger_verify(&vs, f.l), LEDGER_ECORRUPT);
+	free(val);
+	free(r);
+	fixture_close(&f);
+}
+
 void suite_verify(void);
 
 void suite_verify(void)
@@ -631,4 +700,6 @@ void suite_verify(void)
 	            test_verify_heads_many_transactions);
 	CU_add_test(s, "heads map: older node versions changed",
 	            test_verify_heads_old_versions);
+	CU_add_test(s, "heads map: top nodes carried into a new epoch",
+	            test_verify_heads_epochs);
 }

@@ -94,10 +94,10 @@ flips() {
 name_seq() { echo "seq $(hex2dec "$1")([^0-9]|\$)"; }
 name_merkle() { echo "merkle node $(hex2dec "$1")([^0-9]|\$)"; }
 name_heads() {
-	# heads.c: the depth follows the class byte (class 0) or the path
-	# (8 bytes in class 1, 32 in class 2)
+	# heads.c: the depth follows the epoch (class 0) or the path (8 bytes
+	# in class 1, 32 in class 2)
 	local c=$((16#${1:0:2})) at
-	case $c in 0) at=2 ;; 1) at=18 ;; *) at=66 ;; esac
+	case $c in 0|1) at=18 ;; *) at=66 ;; esac
 	local d=$((16#${1:$at:2}))
 	echo "heads map.*depth $d([^0-9]|\$)"
 }
