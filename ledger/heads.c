@@ -33,7 +33,6 @@ static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 #define NODE_KEY_BYTES_MAX (2 + HEADS_KEY_BYTES + 8)
 #define NODE_KEY_TOP_DEPTH 12u
 #define NODE_KEY_MID_DEPTH 64u
-#define NODE_EPOCH_BITS    12u
 #define NODE_TOP_KEY_BYTES 20u
 #define NODE_SINGLE 1u
 #define NODE_MULTI  2u
@@ -137,7 +136,7 @@ static void bit_set(uint8_t *prefix, unsigned d, unsigned bit)
 
 static uint64_t node_epoch(uint64_t size)
 {
-	return size >> NODE_EPOCH_BITS;
+	return size >> HEADS_EPOCH_BITS;
 }
 
 static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "annals.pb-c.h"
+#include "heads.h"
 #include "ledger.h"
 #include "merkle.h"
 #include "note.h"
@@ -962,7 +963,8 @@ static void forge_ids(forge *g, uint64_t n)
 /* Roll the heads map (heads.c) back to tree size n: its nodes are
  * versioned by the size that ends the transaction which wrote them, in the
  * last 8 bytes of the key as UINT64_MAX - size, so a cut at the end of a
- * transaction drops the nodes of later sizes. */
+ * transaction drops the nodes of later sizes, and the top nodes (class 0)
+ * of later epochs, copies of older versions among them. */
 static void forge_heads_map(forge *g, uint64_t n)
 {
 	MDB_dbi map;
@@ -975,8 +977,10 @@ static void forge_heads_map(forge *g, uint64_t n)
 	CU_ASSERT_FATAL(mdb_cursor_open(g->txn, map, &c) == 0);
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = k.mv_data;
 		CU_ASSERT_FATAL(k.mv_size >= 18);
-		if (UINT64_MAX - get_be((uint8_t *)k.mv_data + k.mv_size - 8) > n)
+		if (UINT64_MAX - get_be(p + k.mv_size - 8) > n ||
+		    (p[0] == 0 && UINT64_MAX - get_be(p + 1) > n >> HEADS_EPOCH_BITS))
 			CU_ASSERT_FATAL(mdb_cursor_del(c, 0) == 0);
 	}
 	mdb_cursor_close(c);
