@@ -16,7 +16,7 @@
 
 #define LEDGER_FORMAT_VERSION 2u   /* hashed bytes: a change needs dump and import;
                                     * 2: heads_root on the last envelope of a transaction */
-#define LEDGER_INDEX_VERSION  1u   /* derived databases: a change needs rebuild */
+#define LEDGER_INDEX_VERSION  2u   /* derived databases: a change needs rebuild */
 
 struct ledger {
 	store *s;
