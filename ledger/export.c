@@ -825,7 +825,8 @@ static ledger_err export_walk(exporter *x, MDB_txn *txn, indexer *ix,
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	ledger_err err = store_cursor(&c, txn, x->l->s, DB_HEADS, &x->l->e);
+	/* Every relationship with a country has a status record. */
+	ledger_err err = store_cursor(&c, txn, x->l->s, DB_STATUS, &x->l->e);
 
 	for (err = err ? err : store_cursor_get(c, &k, &v, MDB_FIRST, &x->l->e);
 	     err == LEDGER_OK && !x->failed;

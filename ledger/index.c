@@ -9,7 +9,6 @@
 #include "index.h"
 #include "org.h"
 
-#define INDEX_LEVELS 4u   /* month, year, decade, century */
 #define INDEX_REL_KEY_BYTES_MAX (KEYS_REL_BYTES_MAX + 1 + 4 + 8)
 
 /* ---- key layouts ---- */
@@ -106,49 +105,80 @@ bool index_entry_decode(index_entry *out, const MDB_val *k, const MDB_val *v,
 	return p + 2 + out->ev.authority_bytes == end;
 }
 
-/* agg key: relationship key, 00, level (0 month, 1 year, 2 decade,
- * 3 century), first day of the bucket u32 big-endian; 11 to 73 bytes.
- * The value is a fold (fold.c) of the bucket's events, retracted ones
- * left out.  status key: the relationship key; value: a fold. */
+/* Bucket units, finest first. A bucket of one unit lies inside one bucket
+ * of the next unit, its parent; centuries lie inside all time. */
+enum index_unit {
+	UNIT_DAY, UNIT_MONTH, UNIT_YEAR, UNIT_DECADE, UNIT_CENTURY, UNITS
+};
+
+/* agg key, 11 to 73 bytes: relationship key, 00, level, first day of the
+ * bucket u32 big-endian. The level is 0 for centuries, 1 decades, 2
+ * years, 3 months and 4 days, the order in which a status reads them.
+ * The value is a fold (fold.c) of the events of the bucket's parent from
+ * the parent's first day through the bucket's last day (for a century:
+ * from day 1), retracted ones left out: cumulative within the parent, so
+ * a status reads one bucket a level. A bucket is stored when its own
+ * events fold to something; day buckets only in busy months, those with
+ * INDEX_DAY_MIN_EVENTS folding events or more.
+ * status key: the relationship key; value: the stream's version, u64
+ * big-endian, then the fold of all its events (every relationship with a
+ * country has one). */
 static size_t agg_key(uint8_t *key, const uint8_t *rel, size_t rel_bytes,
-                      unsigned level, uint32_t start)
+                      unsigned unit, uint32_t start)
 {
 	size_t n = index_rel_prefix(key, rel, rel_bytes);
 
-	key[n] = (uint8_t)level;
+	key[n] = (uint8_t)(UNITS - 1 - unit);
 	put_u32_be(key + n + 1, start);
 	return n + 5;
 }
 
-/* First day of the bucket of `level` holding day, and of the next one. */
-static uint32_t bucket_start(unsigned level, uint32_t day)
+/* First day of the bucket of `unit` holding day, and of the next one. */
+static uint32_t unit_start(unsigned unit, uint32_t day)
 {
 	int y, m, d;
 
+	if (unit == UNIT_DAY)
+		return day;
 	date_ymd(&y, &m, &d, day);
-	switch (level) {
-	case 0:  return date_day(y, m, 1);
-	case 1:  return date_day(y, 1, 1);
-	case 2:  return date_day(y < 10 ? 1 : y / 10 * 10, 1, 1);
-	default: return date_day(y < 100 ? 1 : y / 100 * 100, 1, 1);
+	switch (unit) {
+	case UNIT_MONTH:  return date_day(y, m, 1);
+	case UNIT_YEAR:   return date_day(y, 1, 1);
+	case UNIT_DECADE: return date_day(y < 10 ? 1 : y / 10 * 10, 1, 1);
+	default:          return date_day(y < 100 ? 1 : y / 100 * 100, 1, 1);
 	}
 }
 
-static uint32_t bucket_end(unsigned level, uint32_t start)
+static uint32_t unit_end(unsigned unit, uint32_t start)
 {
-	static const int years[] = { 0, 1, 10, 100 };
+	static const int years[UNITS] = { 0, 0, 1, 10, 100 };
 	int y, m, d;
 
+	if (unit == UNIT_DAY)
+		return start + 1;
 	date_ymd(&y, &m, &d, start);
-	if (level == 0) {
+	if (unit == UNIT_MONTH) {
 		if (m == 12) { y++; m = 1; } else { m++; }
-	} else if (level == 1) {
+	} else if (unit == UNIT_YEAR) {
 		y++;
 	} else {
 		/* The first decade and century start at year 1, not 0. */
-		y = (y == 1 ? 0 : y) + years[level];
+		y = (y == 1 ? 0 : y) + years[unit];
 	}
 	return y > 9999 ? LEDGER_DAY_MAX + 1 : date_day(y, m, 1);
+}
+
+/* The days [*from, *to) of the parent of the bucket of `unit` at start. */
+static void unit_parent(uint32_t *from, uint32_t *to, unsigned unit,
+                        uint32_t start)
+{
+	if (unit == UNIT_CENTURY) {
+		*from = 1;
+		*to = LEDGER_DAY_MAX + 1;
+		return;
+	}
+	*from = unit_start(unit + 1, start);
+	*to = unit_end(unit + 1, *from);
 }
 
 /* ---- setup ---- */
@@ -280,7 +310,7 @@ static ledger_err mark_dirty(indexer *ix, MDB_txn *txn, const uint8_t *rel,
 	index_dirty *d = &ix->dirty[ix->dirty_count++];
 	memcpy(d->rel, rel, rel_bytes);
 	d->rel_bytes = (uint8_t)rel_bytes;
-	d->month = day ? bucket_start(0, day) : 0;
+	d->month = day ? unit_start(UNIT_MONTH, day) : 0;
 	return LEDGER_OK;
 }
 
@@ -371,6 +401,11 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
 	if (*env->country && env->stream_version == INDEX_AGG_MIN_EVENTS &&
 	    (err = mark_dirty(ix, txn, rel, rel_bytes, day ? day : 1)) != LEDGER_OK)
 		return err;
+	/* Every event of a relationship changes its version, which its
+	 * status record holds: a mark without a month rewrites only that. */
+	if (*env->country && !fold_takes(env->type) &&
+	    (err = mark_dirty(ix, txn, rel, rel_bytes, 0)) != LEDGER_OK)
+		return err;
 	switch (env->type) {
 	case ANNALS__EVENT_TYPE__ORGANIZATION:
 		return org_index(txn, ix->s, env, seq, ix->e);
@@ -391,10 +426,12 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
 /* ---- folding ---- */
 
 /* Fold the rel entries of [from, to) days into f, leaving out events
- * retracted as of as_of and events after it; counts entries seen. */
+ * retracted as of as_of and events after it; counts entries seen and
+ * folding events applied (either may be NULL). */
 static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
                              const uint8_t *rel, size_t rel_bytes, uint32_t from,
-                             uint32_t to, uint64_t as_of, uint64_t *seen)
+                             uint32_t to, uint64_t as_of, uint64_t *seen,
+                             uint64_t *applied)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
 	MDB_cursor *c = NULL;
@@ -427,101 +464,138 @@ static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
 			err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
 			break;
 		}
+		if (applied && fold_takes(x.ev.type))
+			(*applied)++;
 	}
 	store_cursor_close(c);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
-/* Compose the stored folds of `level` with start in [from, to) into f. */
-static ledger_err compose_range(fold *f, indexer *ix, MDB_txn *txn,
-                                MDB_cursor *agg, const uint8_t *rel,
-                                size_t rel_bytes, unsigned level, uint32_t from,
-                                uint32_t to)
+/* The bucket work of one relationship: its key, and a cursor of agg and
+ * one of rel, each positioned afresh by every seek (writes in between
+ * are allowed). */
+typedef struct bucket_ctx {
+	indexer *ix;
+	MDB_txn *txn;
+	const uint8_t *rel;
+	size_t rel_bytes;
+	MDB_cursor *agg, *rels;
+} bucket_ctx;
+
+static ledger_err bucket_open(bucket_ctx *b, indexer *ix, MDB_txn *txn,
+                              const uint8_t *rel, size_t rel_bytes)
 {
-	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	MDB_cursor *c = agg;
-	MDB_val k, v;
-	fold *g = f == &ix->g ? &ix->f : &ix->g;
 	ledger_err err;
 
-	if (from >= to)
-		return LEDGER_OK;
-	if (!c && (err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e)) != LEDGER_OK)
-		return err;
-	k.mv_size = agg_key(key, rel, rel_bytes, level, from);
-	k.mv_data = key;
-	for (err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, ix->e); err == LEDGER_OK;
-	     err = store_cursor_get(c, &k, &v, MDB_NEXT, ix->e)) {
-		if (k.mv_size != rel_bytes + 6 || memcmp(k.mv_data, key, rel_bytes + 2) ||
-		    get_u32_be((uint8_t *)k.mv_data + rel_bytes + 2) >= to)
-			break;
-		if (!fold_decode(g, v.mv_data, v.mv_size)) {
-			err = err_set(ix->e, LEDGER_ECORRUPT, "a bucket fold is "
-			              "malformed (run annals rebuild)");
-			break;
-		}
-		if (!fold_compose(f, g)) {
-			err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
-			break;
-		}
-	}
-	if (c != agg)
-		store_cursor_close(c);
+	memset(b, 0, sizeof *b);
+	b->ix = ix;
+	b->txn = txn;
+	b->rel = rel;
+	b->rel_bytes = rel_bytes;
+	if ((err = store_cursor(&b->agg, txn, ix->s, DB_AGG, ix->e)) == LEDGER_OK)
+		err = store_cursor(&b->rels, txn, ix->s, DB_REL, ix->e);
+	return err;
+}
+
+static void bucket_close(bucket_ctx *b)
+{
+	store_cursor_close(b->agg);
+	store_cursor_close(b->rels);
+	b->agg = b->rels = NULL;
+}
+
+/* Seek c to the first key at or after key[0..n); *day gets the u32
+ * big-endian at key[prefix] of the key found when it has n bytes, shares
+ * key[0..prefix) and is below `to`, else `to`. */
+static ledger_err seek_day(uint32_t *day, bucket_ctx *b, MDB_cursor *c,
+                           const uint8_t *key, size_t n, size_t prefix,
+                           uint32_t to)
+{
+	MDB_val k = { n, (void *)key }, v;
+	ledger_err err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, b->ix->e);
+
+	*day = to;
+	if (err == LEDGER_OK && k.mv_size == n && memcmp(k.mv_data, key, prefix) == 0 &&
+	    get_u32_be((const uint8_t *)k.mv_data + prefix) < to)
+		*day = get_u32_be((const uint8_t *)k.mv_data + prefix);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
-static ledger_err has_buckets(bool *out, indexer *ix, MDB_txn *txn,
-                              MDB_cursor *agg, const uint8_t *rel,
-                              size_t rel_bytes)
+/* The first day in [from, to) that starts a stored bucket of `unit`, or
+ * for months (whose children are events) an event; `to` when none. */
+static ledger_err first_child(uint32_t *day, bucket_ctx *b, unsigned unit,
+                              uint32_t from, uint32_t to)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	MDB_cursor *c = agg;
-	MDB_val k, v;
+	size_t n;
+
+	if (unit == UNIT_MONTH) {
+		n = rel_key(key, b->rel, b->rel_bytes, from, 0);
+		return seek_day(day, b, b->rels, key, n, b->rel_bytes + 1, to);
+	}
+	n = agg_key(key, b->rel, b->rel_bytes, unit - 1, from);
+	return seek_day(day, b, b->agg, key, n, n - 4, to);
+}
+
+/* The stored bucket of `unit` with the latest start in [from, to),
+ * decoded into out; *found is false when there is none. */
+static ledger_err agg_last(fold *out, bool *found, bucket_ctx *b,
+                           unsigned unit, uint32_t from, uint32_t to)
+{
+	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
+	size_t n = agg_key(key, b->rel, b->rel_bytes, unit, to);
+	MDB_val k = { n, key }, v;
 	ledger_err err;
 
-	*out = false;
-	if (!c && (err = store_cursor(&c, txn, ix->s, DB_AGG, ix->e)) != LEDGER_OK)
-		return err;
-	k.mv_size = index_rel_prefix(key, rel, rel_bytes);
-	k.mv_data = key;
-	err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, ix->e);
-	*out = err == LEDGER_OK && k.mv_size == rel_bytes + 6 &&
-	       memcmp(k.mv_data, key, rel_bytes + 1) == 0;
-	if (c != agg)
-		store_cursor_close(c);
-	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+	*found = false;
+	if (from >= to)
+		return LEDGER_OK;
+	err = store_cursor_get(b->agg, &k, &v, MDB_SET_RANGE, b->ix->e);
+	err = store_cursor_get(b->agg, &k, &v, err == LEDGER_ENOTFOUND ? MDB_LAST :
+	                       MDB_PREV, b->ix->e);
+	if (err != LEDGER_OK || k.mv_size != n || memcmp(k.mv_data, key, n - 4) != 0 ||
+	    get_u32_be((const uint8_t *)k.mv_data + n - 4) < from)
+		return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+	if (!fold_decode(out, v.mv_data, v.mv_size))
+		return err_set(b->ix->e, LEDGER_ECORRUPT, "a bucket fold is malformed "
+		               "(run annals rebuild)");
+	*found = true;
+	return LEDGER_OK;
 }
 
 ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
                          const uint8_t *rel, size_t rel_bytes, uint32_t at,
                          uint64_t version)
 {
-	uint32_t from = 1;
-	bool buckets = false;
-	MDB_cursor *agg = NULL;
+	uint32_t to = at == LEDGER_DAY_MAX ? LEDGER_DAY_MAX + 1 : at + 1, from = 1;
+	fold *g = f == &ix->g ? &ix->f : &ix->g;
+	bucket_ctx b;
+	bool found = false, any = false;
 	ledger_err err = LEDGER_OK;
 
 	fold_reset(f);
-	/* One cursor for every level: opening one costs as much as a seek,
-	 * and a seek near the last one stays on its page. */
-	if (version >= INDEX_AGG_MIN_EVENTS &&
-	    (err = store_cursor(&agg, txn, ix->s, DB_AGG, ix->e)) == LEDGER_OK)
-		err = has_buckets(&buckets, ix, txn, agg, rel, rel_bytes);
-	if (err == LEDGER_OK && buckets) {
-		/* Whole centuries, then decades, years and months before the
-		 * month of `at`: each level ends where the next one starts. */
-		for (unsigned level = INDEX_LEVELS; level-- > 0 && err == LEDGER_OK;) {
-			uint32_t to = bucket_start(level, at);
-			err = compose_range(f, ix, txn, agg, rel, rel_bytes, level, from, to);
-			from = to;
+	if (version >= INDEX_AGG_MIN_EVENTS) {
+		/* The century before at's, then within it the decade before
+		 * at's, the year, the month, and in a busy month the day of at
+		 * or before: each bucket folds its parent up to its end, so one
+		 * bucket a level. A month without day buckets is read from its
+		 * events. */
+		err = bucket_open(&b, ix, txn, rel, rel_bytes);
+		for (unsigned unit = UNITS; unit-- > 0 && err == LEDGER_OK;) {
+			uint32_t lo = unit == UNIT_CENTURY ? 1 : unit_start(unit + 1, at);
+			uint32_t hi = unit == UNIT_DAY ? to : unit_start(unit, at);
+			err = agg_last(any ? g : f, &found, &b, unit, lo, hi);
+			if (err == LEDGER_OK && found && any && !fold_compose(f, g))
+				err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
+			any = any || found;
 		}
+		bucket_close(&b);
+		from = found ? to : unit_start(UNIT_MONTH, at);
 	}
-	store_cursor_close(agg);
-	if (err != LEDGER_OK)
+	if (err != LEDGER_OK || from >= to)
 		return err;
-	return fold_range(f, ix, txn, rel, rel_bytes, from,
-	                  at == LEDGER_DAY_MAX ? LEDGER_DAY_MAX + 1 : at + 1,
-	                  UINT64_MAX, NULL);
+	return fold_range(f, ix, txn, rel, rel_bytes, from, to, UINT64_MAX,
+	                  NULL, NULL);
 }
 
 ledger_err index_fold_scan(fold *f, uint64_t *version, indexer *ix,
@@ -532,13 +606,13 @@ ledger_err index_fold_scan(fold *f, uint64_t *version, indexer *ix,
 	ledger_err err;
 
 	fold_reset(f);
-	err = fold_range(f, ix, txn, rel, rel_bytes, 0, at + 1, as_of, &seen);
+	err = fold_range(f, ix, txn, rel, rel_bytes, 0, at + 1, as_of, &seen, NULL);
 	if (err == LEDGER_OK && version) {
 		/* The version counts every event as of as_of, dated after `at`
 		 * or not: count the rest of the stream too. */
 		fold_reset(&ix->g);
 		err = fold_range(&ix->g, ix, txn, rel, rel_bytes, at + 1,
-		                 LEDGER_DAY_MAX + 1, as_of, &seen);
+		                 LEDGER_DAY_MAX + 1, as_of, &seen, NULL);
 		*version = seen;
 	}
 	return err;
@@ -546,12 +620,15 @@ ledger_err index_fold_scan(fold *f, uint64_t *version, indexer *ix,
 
 /* ---- flushing ---- */
 
+/* Store head[0..head_bytes) followed by the encoded f under key in db.
+ * Without a head, an empty fold is not stored (the key is deleted). */
 static ledger_err put_fold(indexer *ix, MDB_txn *txn, store_db db,
-                           const uint8_t *key, size_t key_bytes, const fold *f)
+                           const uint8_t *key, size_t key_bytes,
+                           const uint8_t *head, size_t head_bytes, const fold *f)
 {
-	size_t n = fold_encoded_bytes(f);
+	size_t n = head_bytes + fold_encoded_bytes(f);
 
-	if (!f->last_change.seq) {   /* an empty fold is not stored */
+	if (!head_bytes && !f->last_change.seq) {
 		ledger_err err = store_del(txn, ix->s, db, key, key_bytes, NULL, 0, ix->e);
 		return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 	}
@@ -562,88 +639,196 @@ static ledger_err put_fold(indexer *ix, MDB_txn *txn, store_db db,
 		ix->buf = p;
 		ix->cap = n;
 	}
-	n = fold_encode(ix->buf, ix->cap, f);
+	if (head_bytes)
+		memcpy(ix->buf, head, head_bytes);
+	n = head_bytes + fold_encode(ix->buf + head_bytes, ix->cap - head_bytes, f);
 	return store_put(txn, ix->s, db, key, key_bytes, ix->buf, n, 0, ix->e);
 }
 
-/* Recompute the bucket of `level` starting at start from the level below. */
-static ledger_err bucket_update(indexer *ix, MDB_txn *txn, const uint8_t *rel,
-                                size_t rel_bytes, unsigned level, uint32_t start)
+/* Store f as the bucket of `unit` at start (deleted when f is empty). */
+static ledger_err put_bucket(bucket_ctx *b, unsigned unit, uint32_t start,
+                             const fold *f)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	uint32_t end = bucket_end(level, start);
-	ledger_err err;
 
-	fold_reset(&ix->f);
-	if (level == 0)
-		err = fold_range(&ix->f, ix, txn, rel, rel_bytes, start, end,
-		                 UINT64_MAX, NULL);
-	else
-		err = compose_range(&ix->f, ix, txn, NULL, rel, rel_bytes, level - 1,
-		                    start, end);
-	if (err != LEDGER_OK)
-		return err;
-	return put_fold(ix, txn, DB_AGG, key, agg_key(key, rel, rel_bytes, level, start),
-	                &ix->f);
+	return put_fold(b->ix, b->txn, DB_AGG, key,
+	                agg_key(key, b->rel, b->rel_bytes, unit, start), NULL, 0, f);
 }
 
-/* Every month bucket of rel that holds an event: for a stream that just
- * became long enough to keep bucket folds. */
-static ledger_err all_months(indexer *ix, MDB_txn *txn, const index_dirty *d,
-                             uint32_t **months, size_t *count)
+/* Delete the stored buckets of `unit` starting in [from, to). */
+static ledger_err drop_buckets(bucket_ctx *b, unsigned unit, uint32_t from,
+                               uint32_t to)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	size_t cap = 0;
-	ledger_err err = store_cursor(&c, txn, ix->s, DB_REL, ix->e);
+	size_t n = agg_key(key, b->rel, b->rel_bytes, unit, from);
+	uint32_t start;
+	ledger_err err = LEDGER_OK;
 
-	*count = 0;
-	*months = NULL;
-	if (err != LEDGER_OK)
-		return err;
-	k.mv_size = rel_key(key, d->rel, d->rel_bytes, 1, 0);
-	k.mv_data = key;
-	for (err = store_cursor_get(c, &k, &v, MDB_SET_RANGE, ix->e); err == LEDGER_OK;
-	     err = store_cursor_get(c, &k, &v, MDB_NEXT, ix->e)) {
-		if (k.mv_size != d->rel_bytes + 13u ||
-		    memcmp(k.mv_data, key, d->rel_bytes + 1u))
+	/* Each round deletes one bucket of the range, or ends. */
+	for (uint32_t left = to - from; left > 0 && err == LEDGER_OK; left--) {
+		if ((err = seek_day(&start, b, b->agg, key, n, n - 4, to)) != LEDGER_OK ||
+		    start >= to)
 			break;
-		uint32_t m = bucket_start(0, get_u32_be((uint8_t *)k.mv_data + d->rel_bytes + 1));
-		if (*count && (*months)[*count - 1] == m)
-			continue;
-		if (*count == cap) {
-			cap = cap ? cap * 2 : 64;
-			uint32_t *p = realloc(*months, cap * sizeof *p);
-			if (!p) {
-				err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
-				break;
-			}
-			*months = p;
-		}
-		(*months)[(*count)++] = m;
+		put_u32_be(key + n - 4, start);
+		err = store_del(b->txn, b->ix->s, DB_AGG, key, n, NULL, 0, b->ix->e);
 	}
-	store_cursor_close(c);
+	return err;
+}
+
+/* Fold the events of one month into g again and rewrite its day
+ * buckets: cumulative from the month's first day, one for each day whose
+ * events fold to something, when the month is busy; none otherwise. */
+static ledger_err month_refold(bucket_ctx *b, fold *g, uint32_t month)
+{
+	uint32_t end = unit_end(UNIT_MONTH, month), day = month;
+	uint64_t applied = 0;
+	ledger_err err = drop_buckets(b, UNIT_DAY, month, end);
+
+	fold_reset(g);
+	if (err == LEDGER_OK)
+		err = fold_range(g, b->ix, b->txn, b->rel, b->rel_bytes, month, end,
+		                 UINT64_MAX, NULL, &applied);
+	if (err != LEDGER_OK || applied < INDEX_DAY_MIN_EVENTS)
+		return err;
+	fold_reset(g);
+	/* Day by day: each round folds the next day that has events. */
+	for (uint32_t left = end - month; left > 0 && err == LEDGER_OK; left--) {
+		if ((err = first_child(&day, b, UNIT_MONTH, day, end)) != LEDGER_OK ||
+		    day >= end)
+			break;
+		applied = 0;
+		err = fold_range(g, b->ix, b->txn, b->rel, b->rel_bytes, day, day + 1,
+		                 UINT64_MAX, NULL, &applied);
+		if (err == LEDGER_OK && applied)
+			err = put_bucket(b, UNIT_DAY, day, g);
+		day++;
+	}
+	return err;
+}
+
+/* The fold of the events of the bucket of `unit` at start alone, into g:
+ * for a month refolded from its events when dirty, else its last day
+ * bucket or its events; above, its last child bucket (which folds the
+ * whole bucket, being cumulative within it). */
+static ledger_err bucket_own(bucket_ctx *b, fold *g, unsigned unit,
+                             uint32_t start, bool dirty)
+{
+	uint32_t end = unit_end(unit, start);
+	bool found;
+	ledger_err err;
+
+	if (unit == UNIT_MONTH && dirty)
+		return month_refold(b, g, start);
+	fold_reset(g);
+	err = agg_last(g, &found, b, unit - 1, start, end);
+	if (err != LEDGER_OK || found || unit > UNIT_MONTH)
+		return err;
+	return fold_range(g, b->ix, b->txn, b->rel, b->rel_bytes, start, end,
+	                  UINT64_MAX, NULL, NULL);
+}
+
+/* Recompute the buckets of `unit` (month and up) from each dirty one,
+ * d[0..count) (sorted unique starts), to the end of its parent: the
+ * cumulative folds after a changed bucket change too. */
+static ledger_err level_update(bucket_ctx *b, unsigned unit, const uint32_t *d,
+                               size_t count)
+{
+	fold *f = &b->ix->f, *g = &b->ix->g;
+	size_t i = 0;
+	ledger_err err = LEDGER_OK;
+
+	while (i < count && err == LEDGER_OK) {
+		uint32_t from, end, pos = d[i], child, next;
+		bool found;
+		unit_parent(&from, &end, unit, pos);
+		if ((err = agg_last(f, &found, b, unit, from, pos)) != LEDGER_OK)
+			break;
+		if (!found)
+			fold_reset(f);
+		/* Each round moves pos past one bucket that has children. */
+		for (uint32_t left = end - pos; left > 0 && err == LEDGER_OK && pos < end;
+		     left--, pos = unit_end(unit, next)) {
+			if ((err = first_child(&child, b, unit, pos, end)) != LEDGER_OK)
+				break;
+			next = child < end ? unit_start(unit, child) : end;
+			/* Dirty buckets left without children are deleted (a
+			 * month with its days). */
+			for (; i < count && d[i] < next && err == LEDGER_OK; i++) {
+				err = drop_buckets(b, unit, d[i], d[i] + 1);
+				if (err == LEDGER_OK && unit == UNIT_MONTH)
+					err = drop_buckets(b, UNIT_DAY, d[i], unit_end(unit, d[i]));
+			}
+			if (err != LEDGER_OK || next == end)
+				break;
+			bool dirty = i < count && d[i] == next;
+			i += dirty;
+			if ((err = bucket_own(b, g, unit, next, dirty)) != LEDGER_OK)
+				break;
+			if (!g->last_change.seq)        /* nothing of its own folds */
+				err = drop_buckets(b, unit, next, next + 1);
+			else if (!fold_compose(f, g))
+				err = err_set(b->ix->e, LEDGER_ENOMEM, "out of memory");
+			else
+				err = put_bucket(b, unit, next, f);
+		}
+		while (i < count && d[i] < end)
+			i++;
+	}
+	return err;
+}
+
+static ledger_err has_buckets(bool *out, bucket_ctx *b)
+{
+	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
+	size_t n = index_rel_prefix(key, b->rel, b->rel_bytes);
+	MDB_val k = { n, key }, v;
+	ledger_err err = store_cursor_get(b->agg, &k, &v, MDB_SET_RANGE, b->ix->e);
+
+	*out = err == LEDGER_OK && k.mv_size == b->rel_bytes + 6 &&
+	       memcmp(k.mv_data, key, n) == 0;
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
-/* Recompute the buckets over the given months, level by level. */
-static ledger_err buckets_update(indexer *ix, MDB_txn *txn, const index_dirty *d,
-                                 const uint32_t *months, size_t count)
+/* Every month of rel that holds an event: for a stream that just became
+ * long enough to keep bucket folds. */
+static ledger_err all_months(bucket_ctx *b, uint32_t **months, size_t *count)
 {
+	uint32_t day = 1;
+	size_t cap = 0;
 	ledger_err err = LEDGER_OK;
 
-	for (unsigned level = 0; level < INDEX_LEVELS && err == LEDGER_OK; level++) {
-		uint32_t last = 0;
-		for (size_t i = 0; i < count && err == LEDGER_OK; i++) {
-			uint32_t s = bucket_start(level, months[i]);
-			if (s == last)
-				continue;
-			last = s;
-			err = bucket_update(ix, txn, d->rel, d->rel_bytes, level, s);
+	*count = 0;
+	*months = NULL;
+	/* Each round finds the next month with an event, or ends. */
+	for (uint32_t left = LEDGER_DAY_MAX; left > 0 && err == LEDGER_OK; left--) {
+		if ((err = first_child(&day, b, UNIT_MONTH, day, LEDGER_DAY_MAX + 1)) != LEDGER_OK ||
+		    day > LEDGER_DAY_MAX)
+			break;
+		if (*count == cap) {
+			cap = cap ? cap * 2 : 64;
+			uint32_t *p = realloc(*months, cap * sizeof *p);
+			if (!p)
+				return err_set(b->ix->e, LEDGER_ENOMEM, "out of memory");
+			*months = p;
 		}
+		(*months)[(*count)++] = unit_start(UNIT_MONTH, day);
+		day = unit_end(UNIT_MONTH, unit_start(UNIT_MONTH, day));
 	}
 	return err;
+}
+
+/* Map the sorted bucket starts d[0..count) to the starts of their
+ * buckets of `unit`, in place, without repeats; returns the count left. */
+static size_t starts_of(uint32_t *d, size_t count, unsigned unit)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		uint32_t s = unit_start(unit, d[i]);
+		if (!n || d[n - 1] != s)
+			d[n++] = s;
+	}
+	return n;
 }
 
 /* Recompute the buckets and current status of one relationship, given its
@@ -653,42 +838,48 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 {
 	uint32_t *months = NULL, local[64];
 	size_t count = 0;
+	bucket_ctx b;
 	MDB_val v;
-	bool buckets;
+	bool buckets = false, found;
 	ledger_err err = store_get(txn, ix->s, DB_HEADS, d->rel, d->rel_bytes, &v, ix->e);
 
 	if (err != LEDGER_OK)
 		return err;
 	uint64_t version = get_u64_be(v.mv_data);
-	if ((err = has_buckets(&buckets, ix, txn, NULL, d->rel, d->rel_bytes)) != LEDGER_OK)
-		return err;
-	if (version >= INDEX_AGG_MIN_EVENTS && !buckets) {
-		err = all_months(ix, txn, d, &months, &count);
-	} else if (buckets) {
+	if ((err = bucket_open(&b, ix, txn, d->rel, d->rel_bytes)) == LEDGER_OK &&
+	    version >= INDEX_AGG_MIN_EVENTS)
+		err = has_buckets(&buckets, &b);
+	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS && !buckets) {
+		err = all_months(&b, &months, &count);
+	} else if (err == LEDGER_OK && buckets) {
 		months = n <= 64 ? local : malloc(n * sizeof *months);
 		if (!months)
-			return err_set(ix->e, LEDGER_ENOMEM, "out of memory");
-		for (size_t i = 0; i < n; i++)
+			err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n && months; i++)
 			if (d[i].month && (!count || months[count - 1] != d[i].month))
 				months[count++] = d[i].month;
 	}
-	if (err == LEDGER_OK && count)
-		err = buckets_update(ix, txn, d, months, count);
+	/* Months first, then years, decades and centuries: each level
+	 * reads the one below. */
+	for (unsigned unit = UNIT_MONTH; unit < UNITS && count && err == LEDGER_OK; unit++)
+		err = level_update(&b, unit, months, count = starts_of(months, count, unit));
 	if (months != local)
 		free(months);
-	if (err != LEDGER_OK)
-		return err;
-	/* The current status is the fold of every event of the stream. */
+	/* The current status is the fold of every event of the stream: the
+	 * last century bucket, which folds from day 1. */
 	fold_reset(&ix->f);
-	if (count)
-		err = compose_range(&ix->f, ix, txn, NULL, d->rel, d->rel_bytes,
-		                    INDEX_LEVELS - 1, 1, LEDGER_DAY_MAX + 1);
-	else
+	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS)
+		err = agg_last(&ix->f, &found, &b, UNIT_CENTURY, 1, LEDGER_DAY_MAX + 1);
+	else if (err == LEDGER_OK)
 		err = fold_range(&ix->f, ix, txn, d->rel, d->rel_bytes, 1,
-		                 LEDGER_DAY_MAX + 1, UINT64_MAX, NULL);
+		                 LEDGER_DAY_MAX + 1, UINT64_MAX, NULL, NULL);
+	bucket_close(&b);
 	if (err != LEDGER_OK)
 		return err;
-	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, &ix->f);
+	uint8_t head[8];
+	put_u64_be(head, version);
+	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, head, sizeof head,
+	                &ix->f);
 }
 
 /* index_flush of a dirty set already sorted and unique (dirty_unique). */

@@ -25,6 +25,8 @@
 #include "store.h"
 
 #define INDEX_AGG_MIN_EVENTS 32u     /* streams this long keep bucket folds */
+#define INDEX_DAY_MIN_EVENTS 32u     /* months with this many folding events
+                                      * keep day buckets */
 #define INDEX_DIRTY_MAX      262144u /* dirty buckets held before a flush */
 #define INDEX_HEAD_BYTES     (16u + LEDGER_HASH_BYTES)
 

@@ -229,25 +229,18 @@ ledger_err query_fold(fold *f, uint64_t *version, ledger *l,
 
 	if (as_of < head)
 		return index_fold_scan(f, version, ix, txn, rel, rel_bytes, at, as_of);
-	err = store_get(txn, l->s, DB_HEADS, rel, rel_bytes, &v, &l->e);
-	if (err == LEDGER_ENOTFOUND) {
-		fold_reset(f);
-		*version = 0;
-		return LEDGER_OK;
-	}
-	if (err != LEDGER_OK)
-		return err;
-	*version = get_u64_be(v.mv_data);
+	/* The status record: the stream's version, then its current fold. */
 	err = store_get(txn, l->s, DB_STATUS, rel, rel_bytes, &v, &l->e);
-	if (err == LEDGER_ENOTFOUND) {       /* nothing folds in this stream */
-		fold_reset(f);
+	fold_reset(f);
+	*version = 0;
+	if (err == LEDGER_ENOTFOUND)         /* no event in this stream */
 		return LEDGER_OK;
-	}
 	if (err != LEDGER_OK)
 		return err;
-	if (!fold_decode(f, v.mv_data, v.mv_size))
+	if (v.mv_size < 8 || !fold_decode(f, (const uint8_t *)v.mv_data + 8, v.mv_size - 8))
 		return err_set(&l->e, LEDGER_ECORRUPT, "a current-status record is "
 		               "malformed (run annals rebuild)");
+	*version = get_u64_be(v.mv_data);
 	/* Every event of the stream starts by `at`: the record is the answer. */
 	if (f->max_first_day <= at)
 		return LEDGER_OK;

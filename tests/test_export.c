@@ -17,7 +17,7 @@ static const char example[] =
 	"\"taliban\",\"date\":\"2005-03-15\",\"list\":\"banned\",\"authority\":"
 	"\"Supreme Court\"}\n";
 
-/* A relationship whose stored key is not UTF-8 (a tampered heads record)
+/* A relationship whose stored key is not UTF-8 (a tampered status record)
  * stops the export with a message that names the problem, not errno. */
 static void test_export_bad_stored_text(void)
 {
@@ -42,9 +42,9 @@ static void test_export_bad_stored_text(void)
 	free(buf);
 	buf = NULL;
 
-	CU_ASSERT_FATAL(fixture_db_get(&f, "heads", key, n, &head, &head_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_get(&f, "status", key, n, &head, &head_bytes) == 0);
 	key[4 + 3] = 0xff;   /* "tal\xffban" */
-	CU_ASSERT_FATAL(fixture_db_put(&f, "heads", key, n, head, head_bytes) == 0);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "status", key, n, head, head_bytes) == 0);
 	m = open_memstream(&buf, &bytes);
 	CU_ASSERT_FATAL(m != NULL);
 	CU_ASSERT_EQUAL(ledger_export(&info, f.l, &o, m), LEDGER_EIO);

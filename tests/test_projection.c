@@ -1052,6 +1052,120 @@ static void test_projection_rebuild_threshold(void)
 	t_close(&t);
 }
 
+/* ---- busy months: day buckets ---- */
+
+/* One NDJSON event of KZ/org-a, numbered i, dated `date`. */
+static size_t busy_event(char *out, size_t cap, int i, const char *date)
+{
+	static const char *const types[] = {
+		"listed", "meeting", "sanctions_imposed", "statement", "delisted",
+		"recognized", "meeting", "mission_opened", "sanctions_lifted",
+		"relations_established", "agreement_signed", "mission_closed",
+		"recognition_withdrawn", "relations_suspended",
+	};
+	const char *type = types[i % 14];
+	bool list = strcmp(type, "listed") == 0 || strcmp(type, "delisted") == 0;
+
+	return (size_t)snprintf(out, cap, "{\"id\":\"b%d\",\"type\":\"%s\","
+	                        "\"country\":\"KZ\",\"organization\":\"org-a\","
+	                        "\"date\":\"%s\"%s%s%s,\"authority\":\"A%d\"}\n", i,
+	                        type, date, list ? ",\"list\":\"l" : "",
+	                        list ? (i % 3 ? "1" : "2") : "", list ? "\"" : "", i);
+}
+
+/* The date of busy event i: most on days of May 2023, some on the month
+ * (2023-05, 2023-05-XX, qualified), a few in April and June. */
+static void busy_date(char out[16], int i)
+{
+	switch (i % 11) {
+	case 0:  snprintf(out, 16, "2023-05"); break;
+	case 1:  snprintf(out, 16, "2023-05-XX"); break;
+	case 2:  snprintf(out, 16, "2023-04-%02d", 1 + i % 30); break;
+	case 3:  snprintf(out, 16, "2023-06-%02d~", 1 + i % 30); break;
+	case 4:  snprintf(out, 16, "2023-05-%02d?", 1 + i % 31); break;
+	default: snprintf(out, 16, "2023-05-%02d", 1 + (i * 7) % 31); break;
+	}
+}
+
+/* Every status of KZ/org-a from 2023-04-28 to 2023-06-02 as of the newest
+ * seq (bucket folds: month, then day buckets of the busy May) equals the
+ * fold of its events (as of the newest seq too, but asked as of it while
+ * a later event of another relationship makes the stream be folded from
+ * its events alone). */
+static void busy_compare(tledger *t)
+{
+	char at[16], as_of[24];
+	uint64_t newest = head(t);
+
+	IMPORT(t, "{\"type\":\"meeting\",\"country\":\"KZ\",\"organization\":\"org-b\","
+	          "\"date\":\"2001\"}\n");
+	u64(as_of, newest);
+	for (uint32_t d = 0; d < 36; d++) {
+		static const int days[] = { 28, 29, 30 };
+		if (d < 3)
+			snprintf(at, sizeof at, "2023-04-%02d", days[d]);
+		else if (d < 34)
+			snprintf(at, sizeof at, "2023-05-%02u", d - 2);
+		else
+			snprintf(at, sizeof at, "2023-06-%02u", d - 33);
+		ledger_status a = get(t, "KZ", "org-a", at, NULL);
+		ledger_status b = get(t, "KZ", "org-a", at, as_of);
+		b.as_of = a.as_of;
+		CU_ASSERT_TRUE(same_status(&a, &b));
+		ledger_status_free(&a);
+		ledger_status_free(&b);
+	}
+}
+
+/* Hundreds of events in one month, appended in batches of 40 and
+ * retracted in part: the statuses at every day boundary around the month
+ * equal the fold of the events, after each step; the indexes the appends
+ * wrote equal those rebuilt from the events. */
+static void test_projection_busy_month(void)
+{
+	tledger t;
+	ledger_rebuild_stats rs;
+	size_t cap = 64 * 1024;
+	char *text = malloc(cap), date[16];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	t_open(&t);
+	IMPORT(&t, "{\"type\":\"organization\",\"organization\":\"org-a\",\"name\":\"A\"}\n"
+	           "{\"type\":\"organization\",\"organization\":\"org-b\",\"name\":\"B\"}\n");
+	for (int batch = 0; batch < 10; batch++) {
+		size_t n = 0;
+		for (int i = batch * 40; i < batch * 40 + 40; i++) {
+			busy_date(date, i);
+			n += busy_event(text + n, cap - n, i, date);
+		}
+		IMPORT(&t, text);
+		if (batch % 3 == 2)
+			busy_compare(&t);
+	}
+	busy_compare(&t);
+	/* Retract all but one event in ten, 12 a transaction: May stops
+	 * being busy on the way (fewer than INDEX_DAY_MIN_EVENTS left). */
+	size_t n = 0;
+	for (int i = 1, k = 0; i < 400; i++) {
+		if (i % 10 == 0)
+			continue;
+		n += (size_t)snprintf(text + n, cap - n, "{\"type\":\"retraction\","
+		                      "\"retracts\":\"b%d\",\"reason\":\"test\"}\n", i);
+		if (++k % 12 == 0 || i == 399) {
+			IMPORT(&t, text);
+			n = 0;
+			if (k % 48 == 0)
+				busy_compare(&t);
+		}
+	}
+	busy_compare(&t);
+	CU_ASSERT_EQUAL_FATAL(ledger_rebuild(&rs, t.l), LEDGER_OK);
+	CU_ASSERT_TRUE(rs.equal);
+	busy_compare(&t);
+	free(text);
+	t_close(&t);
+}
+
 /* ======================================================================
  * The property test: random ledgers against a naive reference fold.
  * ====================================================================== */
@@ -2196,6 +2310,18 @@ static void test_projection_property(void)
 	CU_ASSERT(cfg.final * 2 + cfg.per_batch >= 10000);
 }
 
+/* A relationship of 1,500 events, 40 % of them in one month on three of
+ * its days (day buckets), appended in up to 63 batches of 1 to 60 events
+ * with retractions: the incremental path of the cumulative buckets. */
+static void test_projection_property_busy(void)
+{
+	static const property_cfg cfg = {
+		"busy", 1500, 60, 60, 3000, 40, 40, 20,
+	};
+
+	property_run(&cfg);
+}
+
 /* One relationship of 80,000 events, everything in one import: more
  * folding events than the 65,536 dirty buckets a writer holds, so the
  * projections are flushed in the middle of the transaction; then rebuild.
@@ -2234,6 +2360,8 @@ void suite_projection(void)
 	CU_add_test(s, "changes", test_projection_changes);
 	CU_add_test(s, "rebuild the example", test_projection_rebuild_example);
 	CU_add_test(s, "rebuild: threshold reached by a non-folding event", test_projection_rebuild_threshold);
+	CU_add_test(s, "busy month: day buckets vs the events, incremental and rebuilt", test_projection_busy_month);
 	CU_add_test(s, "property: random ledgers vs reference", test_projection_property);
+	CU_add_test(s, "property: a busy relationship in small batches", test_projection_property_busy);
 	CU_add_test(s, "property: 80,000 events in one import (ANNALS_TEST_LARGE=1)", test_projection_property_large);
 }
