@@ -12,7 +12,7 @@ static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 
 /* Node key, 20, 18 or 42 bytes, laid out so that an update dirties few
  * B-tree pages. The top of the tree, which every transaction rewrites, is
- * kept by epoch (2^12 tree sizes): the first transaction that ends in an
+ * kept by epoch (2^14 tree sizes): the first transaction that ends in an
  * epoch writes there, besides its own nodes, a copy of every other top
  * node as the last transaction of the epoch before left it (under that
  * version's size), so that the top nodes any size reads lie in the small
@@ -23,7 +23,7 @@ static const uint8_t zero_hash[LEDGER_HASH_BYTES];
  * from the newest down, so MDB_SET_RANGE on (node, ~S) finds the node as
  * it was at a tree size S that ends a transaction. With P the first d bits
  * of the path (bits from d on zero), ~S = UINT64_MAX - size and
- * ~E = UINT64_MAX - (size >> 12), all u64 big-endian:
+ * ~E = UINT64_MAX - (size >> 14), all u64 big-endian:
  *   class 0, d <= 12:        0x00, ~E, d, P in 2 bytes, ~S
  *   class 1, 12 < d <= 64:   0x01, P in 8 bytes, d, ~S
  *   class 2, d > 64:         0x02, P in 32 bytes, d, ~S

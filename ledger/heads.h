@@ -25,7 +25,7 @@
 
 #define HEADS_KEY_BYTES 32u
 #define HEADS_DEPTH_MAX 256u
-#define HEADS_EPOCH_BITS 12u   /* the top nodes are stored by size >> this */
+#define HEADS_EPOCH_BITS 14u   /* the top nodes are stored by size >> this */
 
 typedef struct heads_change {
 	uint8_t key[HEADS_KEY_BYTES];
