@@ -551,6 +551,8 @@ static ledger_err agg_last(fold *out, bool *found, bucket_ctx *b,
 	if (from >= to)
 		return LEDGER_OK;
 	err = store_cursor_get(b->agg, &k, &v, MDB_SET_RANGE, b->ix->e);
+	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
+		return err;
 	err = store_cursor_get(b->agg, &k, &v, err == LEDGER_ENOTFOUND ? MDB_LAST :
 	                       MDB_PREV, b->ix->e);
 	if (err != LEDGER_OK || k.mv_size != n || memcmp(k.mv_data, key, n - 4) != 0 ||
