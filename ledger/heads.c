@@ -999,13 +999,14 @@ static ledger_err hm_check_carry(const hm_check *x, uint64_t from)
 {
 	uint8_t key[NODE_TOP_KEY_BYTES];
 	char path[NODE_KEY_TOP_DEPTH + 1];
-	top_rec *r;
+	top_rec *r = NULL;
 	size_t n;
 	node_io io;
 	MDB_val v;
 	ledger_err err = io_open(&io, x->txn, x->s, x->e, NULL);
 
 	if (err != LEDGER_OK || (err = top_newest(&r, &n, &io, from)) != LEDGER_OK) {
+		free(r);                 /* top_newest may have filled some */
 		store_cursor_close(io.c);
 		return err;
 	}

@@ -128,7 +128,8 @@ typedef struct vrec {
 	MDB_val k, v;                    /* the event as stored */
 	MDB_val body;                    /* mv_data NULL: no body stored */
 	bool red;                        /* a redaction mark names the event */
-	uint64_t walk_bad;               /* non-zero: the walk stopped at this seq, */
+	bool walk_stray;                 /* the walk stopped at a stray record: */
+	uint64_t walk_bad;               /* at this seq (0 is a key, not "none"), */
 	const char *walk_what;           /* for this reason */
 	/* from the decode stage */
 	Annals__Envelope *env;           /* NULL: not a canonical annals.Envelope */
@@ -250,11 +251,12 @@ static ledger_err walk_open(walk *w, verifier *v, store_db db)
 
 /* Whether w is at seq. A key below seq (or not a seq) belongs to no event:
  * *bad names it. */
-static bool walk_at(const walk *w, uint64_t seq, uint64_t *bad)
+static bool walk_at(const walk *w, uint64_t seq, bool *stray, uint64_t *bad)
 {
 	if (w->at_end)
 		return false;
 	if (w->k.mv_size != 8 || get_u64_be(w->k.mv_data) < seq) {
+		*stray = true;
 		*bad = w->k.mv_size == 8 ? get_u64_be(w->k.mv_data) : seq;
 		return false;
 	}
@@ -272,14 +274,14 @@ static bool walk_event(verifier *v, vrec *r, ledger_err *err)
 
 	r->body.mv_data = NULL;
 	r->body.mv_size = 0;
-	r->walk_bad = 0;
-	body = walk_at(&v->bodies, seq, &r->walk_bad);
+	r->walk_stray = false;
+	body = walk_at(&v->bodies, seq, &r->walk_stray, &r->walk_bad);
 	r->walk_what = "a body is stored for an event that does not exist";
-	if (r->walk_bad)
+	if (r->walk_stray)
 		return false;
-	r->red = walk_at(&v->redactions, seq, &r->walk_bad);
+	r->red = walk_at(&v->redactions, seq, &r->walk_stray, &r->walk_bad);
 	r->walk_what = "a redaction mark names an event that does not exist";
-	if (r->walk_bad)
+	if (r->walk_stray)
 		return false;
 	if (r->red && (*err = walk_next(&v->redactions, &v->l->e)) != LEDGER_OK)
 		return false;
@@ -379,7 +381,7 @@ static ledger_err verify_body(verifier *v, const vrec *r)
 {
 	const Annals__Envelope *env = r->env;
 
-	if (r->walk_bad)
+	if (r->walk_stray)
 		return bad(v, r->walk_bad, r->walk_what);
 	if (!r->body.mv_data) {
 		if (!r->red)
@@ -429,7 +431,7 @@ static ledger_err verify_indexes(verifier *v, const vrec *r)
 		return LEDGER_OK;
 	const char *target = retract ? env->retracts : env->redacts;
 	err = store_get(v->txn, v->l->s, DB_IDS, target, strlen(target), &x, &v->l->e);
-	if (err != LEDGER_OK || get_u64_be(x.mv_data) >= v->seq)
+	if (err != LEDGER_OK || x.mv_size != 8 || get_u64_be(x.mv_data) >= v->seq)
 		return bad(v, v->seq, "the event it withdraws is not an earlier event");
 	err = store_get(v->txn, v->l->s, retract ? DB_RETRACTIONS : DB_REDACTIONS,
 	                x.mv_data, 8, &x, &v->l->e);
