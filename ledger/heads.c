@@ -1,5 +1,6 @@
 /* The heads map: a compressed, versioned sparse Merkle tree (heads.h). */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 #define NODE_KEY_TOP_DEPTH 12u
 #define NODE_KEY_MID_DEPTH 64u
 #define NODE_TOP_KEY_BYTES 20u
+#define TOP_EPOCH_AT       1u    /* where a class-0 key holds ~E, */
+#define TOP_DEPTH_AT       9u    /* d, */
+#define TOP_PATH_AT        10u   /* P (2 bytes) */
+#define TOP_SIZE_AT        12u   /* and ~S */
 #define NODE_SINGLE 1u
 #define NODE_MULTI  2u
 
@@ -148,9 +153,9 @@ static size_t node_key(uint8_t key[NODE_KEY_BYTES_MAX], unsigned d,
 	assert(d < HEADS_DEPTH_MAX);
 	if (d <= NODE_KEY_TOP_DEPTH) {
 		key[0] = 0;
-		put_u64_be(key + 1, UINT64_MAX - node_epoch(size));
-		key[9] = (uint8_t)d;
-		path = key + 10;
+		put_u64_be(key + TOP_EPOCH_AT, UINT64_MAX - node_epoch(size));
+		key[TOP_DEPTH_AT] = (uint8_t)d;
+		path = key + TOP_PATH_AT;
 		w = 2;
 	} else {
 		key[0] = d <= NODE_KEY_MID_DEPTH ? 1 : 2;
@@ -175,7 +180,6 @@ typedef struct node_io {
 	errbuf *e;
 	MDB_cursor *c;
 	hasher *h;
-	uint64_t newest_epoch;           /* where reads of UINT64_MAX look */
 } node_io;
 
 static ledger_err io_open(node_io *io, MDB_txn *txn, const store *s, errbuf *e,
@@ -186,22 +190,42 @@ static ledger_err io_open(node_io *io, MDB_txn *txn, const store *s, errbuf *e,
 	io->e = e;
 	io->h = h;
 	io->c = NULL;
-	io->newest_epoch = 0;
 	return store_cursor(&io->c, txn, s, DB_SMT, e);
 }
 
-/* The epoch of the newest top nodes (of the last transaction stored), in
- * *epoch; false when the map is empty. */
-static ledger_err newest_epoch(bool *found, uint64_t *epoch, node_io *io)
+/* Whether k is a version of the root stored in epoch `epoch`. */
+static bool is_root(const MDB_val *k, uint64_t epoch)
 {
-	uint8_t start[1] = { 0 };
-	MDB_val k = { sizeof start, start }, v;
+	const uint8_t *p = k->mv_data;
+
+	return k->mv_size == NODE_TOP_KEY_BYTES && p[0] == 0 &&
+	       get_u64_be(p + TOP_EPOCH_AT) == UINT64_MAX - epoch &&
+	       p[TOP_DEPTH_AT] == 0;
+}
+
+/* The size of the last transaction that ended at or before `size` (the
+ * newest version of the root no later than it; every transaction rewrites
+ * the root), 0 when the map was empty then: the map as of `size` is the
+ * map as of that size, whose epoch holds every top node it reads. Two
+ * seeks: the root in the epoch of `size`, else the newest older epoch. */
+static ledger_err resolve_size(uint64_t *out, node_io *io, uint64_t size)
+{
+	uint8_t key[NODE_KEY_BYTES_MAX], zero[HEADS_KEY_BYTES] = { 0 };
+	uint64_t epoch = node_epoch(size);
+	MDB_val k = { node_key(key, 0, zero, size), key }, v;
 	ledger_err err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, io->e);
 
-	*found = err == LEDGER_OK && k.mv_size == NODE_TOP_KEY_BYTES &&
-	         ((const uint8_t *)k.mv_data)[0] == 0;
-	if (*found)
-		*epoch = UINT64_MAX - get_u64_be((const uint8_t *)k.mv_data + 1);
+	*out = 0;
+	if (err == LEDGER_OK && !is_root(&k, epoch) && epoch > 0) {
+		put_u64_be(key + TOP_EPOCH_AT, UINT64_MAX - (epoch - 1));
+		k.mv_data = key;
+		k.mv_size = TOP_DEPTH_AT;
+		err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, io->e);
+		if (err == LEDGER_OK && k.mv_size == NODE_TOP_KEY_BYTES)
+			epoch = UINT64_MAX - get_u64_be((const uint8_t *)k.mv_data + TOP_EPOCH_AT);
+	}
+	if (err == LEDGER_OK && is_root(&k, epoch))
+		*out = UINT64_MAX - get_u64_be((const uint8_t *)k.mv_data + TOP_SIZE_AT);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
 }
 
@@ -214,9 +238,6 @@ static ledger_err node_read(node *out, node_io *io, unsigned d,
 	size_t n = node_key(key, d, prefix, size);
 	errbuf *e = io->e;
 	ledger_err err;
-
-	if (size == UINT64_MAX && n == NODE_TOP_KEY_BYTES)
-		put_u64_be(key + 1, UINT64_MAX - io->newest_epoch);
 
 	memset(out, 0, sizeof *out);
 	k.mv_data = key;
@@ -244,6 +265,21 @@ static ledger_err node_read(node *out, node_io *io, unsigned d,
 	}
 	return err_set(e, LEDGER_ECORRUPT, "heads map: a node at depth %u is "
 	               "malformed", d);
+}
+
+/* The root as of tree size `size` (32 zero bytes for an empty map). */
+static ledger_err root_read(uint8_t root[LEDGER_HASH_BYTES], node_io *io,
+                            uint64_t size)
+{
+	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
+	node n = { 0 };
+	uint64_t at;
+	ledger_err err = resolve_size(&at, io, size);
+
+	if (err == LEDGER_OK && at)
+		err = node_read(&n, io, 0, prefix, at);
+	memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
+	return err;
 }
 
 static ledger_err node_write(const node_io *io, unsigned d,
@@ -276,9 +312,10 @@ typedef struct top_rec {
 /* The bit of top node (d, path) in a set of all of them. */
 static size_t top_index(const uint8_t key[NODE_TOP_KEY_BYTES])
 {
-	unsigned d = key[9];
+	unsigned d = key[TOP_DEPTH_AT];
+	size_t path = (size_t)key[TOP_PATH_AT] << 8 | key[TOP_PATH_AT + 1];
 
-	return ((size_t)1 << d) - 1 + (((size_t)key[10] << 8 | key[11]) >> (16 - d));
+	return ((size_t)1 << d) - 1 + (path >> (16 - d));
 }
 
 #define TOP_NODES ((size_t)2 << NODE_KEY_TOP_DEPTH)   /* bits of a top set */
@@ -288,7 +325,7 @@ static size_t top_index(const uint8_t key[NODE_TOP_KEY_BYTES])
 static ledger_err top_newest(top_rec **out, size_t *n, node_io *io,
                              uint64_t epoch)
 {
-	uint8_t start[9];
+	uint8_t start[TOP_DEPTH_AT];
 	MDB_val k = { sizeof start, start }, v;
 	size_t cap = 0;
 	ledger_err err;
@@ -296,18 +333,19 @@ static ledger_err top_newest(top_rec **out, size_t *n, node_io *io,
 	*out = NULL;
 	*n = 0;
 	start[0] = 0;
-	put_u64_be(start + 1, UINT64_MAX - epoch);
+	put_u64_be(start + TOP_EPOCH_AT, UINT64_MAX - epoch);
 	for (err = store_cursor_get(io->c, &k, &v, MDB_SET_RANGE, io->e);
 	     err == LEDGER_OK;
 	     err = store_cursor_get(io->c, &k, &v, MDB_NEXT, io->e)) {
 		const uint8_t *p = k.mv_data;
 		if (k.mv_size != NODE_TOP_KEY_BYTES || memcmp(p, start, sizeof start))
 			break;
-		if (*n && memcmp((*out)[*n - 1].key + 9, p + 9, 3) == 0)
+		if (*n && memcmp((*out)[*n - 1].key + TOP_DEPTH_AT, p + TOP_DEPTH_AT,
+		                 TOP_SIZE_AT - TOP_DEPTH_AT) == 0)
 			continue;                /* an older version */
-		if (v.mv_size > sizeof (*out)->val || p[9] > NODE_KEY_TOP_DEPTH) {
+		if (v.mv_size > sizeof (*out)->val || p[TOP_DEPTH_AT] > NODE_KEY_TOP_DEPTH) {
 			err = err_set(io->e, LEDGER_ECORRUPT, "heads map: a node at "
-			              "depth %u is malformed", p[9]);
+			              "depth %u is malformed", p[TOP_DEPTH_AT]);
 			break;
 		}
 		if (*n == cap) {
@@ -332,27 +370,52 @@ static void top_moved_key(uint8_t key[NODE_TOP_KEY_BYTES], const top_rec *r,
                           uint64_t size, bool rewritten)
 {
 	memcpy(key, r->key, NODE_TOP_KEY_BYTES);
-	put_u64_be(key + 1, UINT64_MAX - node_epoch(size));
+	put_u64_be(key + TOP_EPOCH_AT, UINT64_MAX - node_epoch(size));
 	if (rewritten)
-		put_u64_be(key + 12, UINT64_MAX - size);
+		put_u64_be(key + TOP_SIZE_AT, UINT64_MAX - size);
+}
+
+/* The top nodes that the first transaction ending in the epoch of `size`
+ * copies there from the map as of `from` (the transaction before it): the
+ * newest version of each, less those it rewrote. A node was rewritten when
+ * `seen` (a set of top_index bits) has it, or, without a set, when a
+ * version of `size` is stored. *out is malloc'd, also on failure. */
+static ledger_err top_carried(top_rec **out, size_t *n, node_io *io,
+                              uint64_t from, uint64_t size, const uint8_t *seen)
+{
+	uint8_t key[NODE_TOP_KEY_BYTES];
+	size_t kept = 0;
+	MDB_val x;
+	ledger_err err = top_newest(out, n, io, node_epoch(from));
+
+	for (size_t i = 0; i < *n && err == LEDGER_OK; i++) {
+		bool rewritten;
+		if (seen) {
+			size_t bit = top_index((*out)[i].key);
+			rewritten = seen[bit / 8] >> bit % 8 & 1u;
+		} else {
+			top_moved_key(key, &(*out)[i], size, true);
+			err = store_get(io->txn, io->s, DB_SMT, key, sizeof key, &x, io->e);
+			rewritten = err == LEDGER_OK;
+			err = err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+		}
+		if (!rewritten)
+			(*out)[kept++] = (*out)[i];
+	}
+	*n = kept;
+	return err;
 }
 
 /* The first transaction that ends in a new epoch copies there every top
- * node it did not rewrite, as the last transaction of epoch `from` left
- * it. */
+ * node it did not rewrite, as the map as of `from` left it. */
 static ledger_err carry_top(node_io *io, uint64_t from, uint64_t size)
 {
 	uint8_t key[NODE_TOP_KEY_BYTES];
 	top_rec *r;
 	size_t n;
-	MDB_val x;
-	ledger_err err = top_newest(&r, &n, io, from);
+	ledger_err err = top_carried(&r, &n, io, from, size, NULL);
 
 	for (size_t i = 0; i < n && err == LEDGER_OK; i++) {
-		top_moved_key(key, &r[i], size, true);
-		err = store_get(io->txn, io->s, DB_SMT, key, sizeof key, &x, io->e);
-		if (err != LEDGER_ENOTFOUND)
-			continue;
 		top_moved_key(key, &r[i], size, false);
 		err = store_put(io->txn, io->s, DB_SMT, key, sizeof key, r[i].val,
 		                r[i].val_bytes, 0, io->e);
@@ -380,6 +443,7 @@ typedef struct walk {
 	node_io io;
 	const heads_change *changes;
 	uint64_t size;
+	uint64_t prev;                   /* the map before: as of this size */
 	frame stack[HEADS_DEPTH_MAX + 1];
 	size_t top;                      /* frames in use */
 } walk;
@@ -441,7 +505,7 @@ static void deliver(walk *w, const uint8_t hash[LEDGER_HASH_BYTES],
 static ledger_err frame_start(walk *w, frame *f, uint8_t root[LEDGER_HASH_BYTES])
 {
 	node old, x;
-	ledger_err err = node_read(&old, &w->io, f->d, f->prefix, UINT64_MAX);
+	ledger_err err = node_read(&old, &w->io, f->d, f->prefix, w->prev);
 
 	if (err != LEDGER_OK)
 		return err;
@@ -481,7 +545,7 @@ static ledger_err child_hash(walk *w, const frame *f, unsigned side,
 
 	memcpy(prefix, f->prefix, HEADS_KEY_BYTES);
 	bit_set(prefix, f->d, side);
-	err = node_read(&c, &w->io, f->d + 1, prefix, UINT64_MAX);
+	err = node_read(&c, &w->io, f->d + 1, prefix, w->prev);
 	memcpy(out, c.kind ? c.hash : zero_hash, LEDGER_HASH_BYTES);
 	return err;
 }
@@ -530,17 +594,14 @@ ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
                         MDB_txn *txn, const store *s, errbuf *e,
                         const heads_change *changes, size_t count, uint64_t size)
 {
-	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
 	walk *w = malloc(sizeof *w);
-	bool stored = false;
-	node n;
 	ledger_err err;
 
 	if (!w)
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
 	memset(w, 0, sizeof *w);
 	if ((err = io_open(&w->io, txn, s, e, h)) != LEDGER_OK ||
-	    (err = newest_epoch(&stored, &w->io.newest_epoch, &w->io)) != LEDGER_OK)
+	    (err = resolve_size(&w->prev, &w->io, UINT64_MAX)) != LEDGER_OK)
 		goto out;
 	w->changes = changes;
 	w->size = size;
@@ -551,12 +612,10 @@ ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
 	 * there are at most 2 * 256 * count frames. */
 	while (w->top > 0 && err == LEDGER_OK)
 		err = frame_step(w, root);
-	if (err == LEDGER_OK && stored && w->io.newest_epoch != node_epoch(size))
-		err = carry_top(&w->io, w->io.newest_epoch, size);
-	if (err == LEDGER_OK && count == 0) {
-		err = node_read(&n, &w->io, 0, prefix, size);
-		memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
-	}
+	if (err == LEDGER_OK && w->prev && node_epoch(w->prev) != node_epoch(size))
+		err = carry_top(&w->io, w->prev, size);
+	if (err == LEDGER_OK && count == 0)
+		err = root_read(root, &w->io, size);
 out:
 	store_cursor_close(w->io.c);
 	free(w);
@@ -566,15 +625,13 @@ out:
 ledger_err heads_root_at(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
                          const store *s, errbuf *e, uint64_t size)
 {
-	uint8_t prefix[HEADS_KEY_BYTES] = { 0 };
-	node n = { 0 };
 	node_io io;
 	ledger_err err = io_open(&io, txn, s, e, NULL);
 
+	memcpy(root, zero_hash, LEDGER_HASH_BYTES);
 	if (err == LEDGER_OK)
-		err = node_read(&n, &io, 0, prefix, size);
+		err = root_read(root, &io, size);
 	store_cursor_close(io.c);
-	memcpy(root, n.kind ? n.hash : zero_hash, LEDGER_HASH_BYTES);
 	return err;
 }
 
@@ -617,12 +674,13 @@ ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
                        uint64_t size)
 {
 	node_io io;
+	uint64_t at = 0;
 	ledger_err err;
 
 	memset(out, 0, sizeof *out);
-	if ((err = io_open(&io, txn, s, e, NULL)) != LEDGER_OK)
-		return err;
-	err = prove_path(out, &io, key, size);
+	if ((err = io_open(&io, txn, s, e, NULL)) == LEDGER_OK &&
+	    (err = resolve_size(&at, &io, size)) == LEDGER_OK)
+		err = prove_path(out, &io, key, at);
 	store_cursor_close(io.c);
 	return err;
 }
@@ -921,22 +979,37 @@ typedef struct hm_check {
 
 /* The stored node at depth d on key's path, version x->size, must hold
  * exactly val. */
+/* LEDGER_ECORRUPT naming the stored node at depth d on path `bits` of
+ * version `size`: "... of size S <what>", then " <at>" when at is not 0. */
+static ledger_err node_fault(errbuf *e, unsigned d, const uint8_t *bits,
+                             uint64_t size, const char *what, uint64_t at)
+{
+	char path[HEADS_DEPTH_MAX + 1], tail[32] = "";
+
+	for (unsigned i = 0; i < d; i++)
+		path[i] = (char)('0' + bit_at(bits, i));
+	path[d] = '\0';
+	if (at)
+		snprintf(tail, sizeof tail, " %llu", (unsigned long long)at);
+	return err_set(e, LEDGER_ECORRUPT, "heads map: the node at depth %u, "
+	               "path %s, of size %llu %s%s (run annals rebuild if only the "
+	               "map is damaged)", d, d ? path : "(the root)",
+	               (unsigned long long)size, what, tail);
+}
+
+/* The stored node at depth d on key's path, version x->size, must hold
+ * exactly val. */
 static ledger_err hm_compare(const hm_check *x, unsigned d, const uint8_t *key,
                              const uint8_t *val, size_t val_bytes)
 {
-	uint8_t prefix[HEADS_KEY_BYTES] = { 0 }, k[NODE_KEY_BYTES_MAX];
-	char path[HEADS_DEPTH_MAX + 1];
-	const char *what;
+	uint8_t k[NODE_KEY_BYTES_MAX];
 	MDB_val v;
 	ledger_err err;
 
 	if (d >= HEADS_DEPTH_MAX)
 		return err_set(x->e, LEDGER_ECORRUPT, "heads map: two stream keys "
 		               "share 255 bits: the map cannot hold them");
-	memcpy(prefix, key, (d + 7) / 8);
-	if (d % 8)
-		prefix[d / 8] &= (uint8_t)(0xff00u >> (d % 8));
-	size_t kn = node_key(k, d, prefix, x->size);
+	size_t kn = node_key(k, d, key, x->size);   /* it keeps d bits of key */
 	err = store_get(x->txn, x->s, DB_SMT, k, kn, &v, x->e);
 	if (err == LEDGER_OK && v.mv_size == val_bytes &&
 	    memcmp(v.mv_data, val, val_bytes) == 0) {
@@ -949,15 +1022,9 @@ static ledger_err hm_compare(const hm_check *x, unsigned d, const uint8_t *key,
 	}
 	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
 		return err;
-	what = err == LEDGER_ENOTFOUND ? "is missing" :
-	       "differs from the stream heads of the events";
-	for (unsigned i = 0; i < d; i++)
-		path[i] = (char)('0' + bit_at(key, i));
-	path[d] = '\0';
-	return err_set(x->e, LEDGER_ECORRUPT, "heads map: the node at depth %u, "
-	               "path %s, of size %llu %s (run annals rebuild if only the "
-	               "map is damaged)", d, d ? path : "(the root)",
-	               (unsigned long long)x->size, what);
+	return node_fault(x->e, d, key, x->size, err == LEDGER_ENOTFOUND ?
+	                  "is missing" : "differs from the stream heads of the "
+	                  "events", 0);
 }
 
 static ledger_err hm_compare_leaf(const hm_check *x, hm_leaf *l, unsigned d)
@@ -993,27 +1060,21 @@ static ledger_err hm_compare_inner(const hm_check *x, const heads_mem *m,
 	}
 }
 
-/* The first version of a new epoch: every top node of the epoch before
- * that it did not rewrite is copied, unchanged and under its own size. */
+/* The first version of a new epoch: every top node of the map as of
+ * `from` that it did not rewrite is copied, unchanged and under its own
+ * size. */
 static ledger_err hm_check_carry(const hm_check *x, uint64_t from)
 {
 	uint8_t key[NODE_TOP_KEY_BYTES];
-	char path[NODE_KEY_TOP_DEPTH + 1];
 	top_rec *r = NULL;
-	size_t n;
+	size_t n = 0;
 	node_io io;
 	MDB_val v;
 	ledger_err err = io_open(&io, x->txn, x->s, x->e, NULL);
 
-	if (err != LEDGER_OK || (err = top_newest(&r, &n, &io, from)) != LEDGER_OK) {
-		free(r);                 /* top_newest may have filled some */
-		store_cursor_close(io.c);
-		return err;
-	}
+	if (err == LEDGER_OK)
+		err = top_carried(&r, &n, &io, from, x->size, x->top_seen);
 	for (size_t i = 0; i < n && err == LEDGER_OK; i++) {
-		size_t bit = top_index(r[i].key);
-		if (x->top_seen[bit / 8] >> bit % 8 & 1u)
-			continue;                /* rewritten, and compared */
 		top_moved_key(key, &r[i], x->size, false);
 		err = store_get(x->txn, x->s, DB_SMT, key, sizeof key, &v, x->e);
 		if (err == LEDGER_OK && v.mv_size == r[i].val_bytes &&
@@ -1023,17 +1084,11 @@ static ledger_err hm_check_carry(const hm_check *x, uint64_t from)
 		}
 		if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
 			break;
-		unsigned d = r[i].key[9];
-		for (unsigned b = 0; b < d; b++)
-			path[b] = (char)('0' + bit_at(r[i].key + 10, b));
-		path[d] = '\0';
-		err = err_set(x->e, LEDGER_ECORRUPT, "heads map: the node at depth "
-		              "%u, path %s, of size %llu is %s in the epoch of size "
-		              "%llu (run annals rebuild if only the map is damaged)",
-		              d, d ? path : "(the root)", (unsigned long long)
-		              (UINT64_MAX - get_u64_be(r[i].key + 12)),
-		              err == LEDGER_ENOTFOUND ? "missing" : "changed",
-		              (unsigned long long)x->size);
+		err = node_fault(x->e, r[i].key[TOP_DEPTH_AT], r[i].key + TOP_PATH_AT,
+		                 UINT64_MAX - get_u64_be(r[i].key + TOP_SIZE_AT),
+		                 err == LEDGER_ENOTFOUND ? "is missing from the copies "
+		                 "that start the epoch of size" : "differs in the copies "
+		                 "that start the epoch of size", x->size);
 	}
 	free(r);
 	store_cursor_close(io.c);
@@ -1092,7 +1147,7 @@ ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
 
 	m->checked = size;
 	if (err == LEDGER_OK && from && node_epoch(from) != node_epoch(size))
-		err = hm_check_carry(&x, node_epoch(from));
+		err = hm_check_carry(&x, from);
 	memset(m->top_seen, 0, sizeof m->top_seen);
 	return err;
 }

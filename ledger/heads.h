@@ -56,10 +56,13 @@ void heads_key(uint8_t out[HEADS_KEY_BYTES], hasher *h, const char *country,
 void heads_leaf(uint8_t out[LEDGER_HASH_BYTES], const uint8_t key[HEADS_KEY_BYTES],
                 uint64_t version, uint64_t seq);
 
-/* Apply changes (sorted by key, keys unique) at tree size `size`, storing
- * every node they rewrite under that size, and write the new root. h, when
- * not NULL, hashes with its pre-fetched digest. Sorts nothing; allocates
- * its walk and one cursor. */
+/* Apply changes (sorted by key, keys unique) at tree size `size` (larger
+ * than any before), storing every node they rewrite under that size, and
+ * write the new root. When `size` starts a new epoch of the top nodes
+ * (HEADS_EPOCH_BITS), also store there a copy of every top node the
+ * changes did not rewrite (heads.c). h, when not NULL, hashes with its
+ * pre-fetched digest. Sorts nothing; allocates its walk, one cursor and,
+ * in a new epoch, the list of copies. */
 ledger_err heads_update(uint8_t root[LEDGER_HASH_BYTES], hasher *h,
                         MDB_txn *txn, const store *s, errbuf *e,
                         const heads_change *changes, size_t count, uint64_t size);
@@ -83,12 +86,13 @@ void heads_batch_compact(heads_batch *b);
 
 void heads_batch_free(heads_batch *b);
 
-/* The root at tree size `size` (the newest nodes written at or before it). */
+/* The root at tree size `size`: the map as the last transaction that ended
+ * at or before it left it (32 zero bytes when there was none). */
 ledger_err heads_root_at(uint8_t root[LEDGER_HASH_BYTES], MDB_txn *txn,
                          const store *s, errbuf *e, uint64_t size);
 
-/* The proof for key at tree size `size`: membership (with its version and
- * seq) or non-membership. */
+/* The proof for key at tree size `size` (read as heads_root_at reads it):
+ * membership (with its version and seq) or non-membership. */
 ledger_err heads_prove(heads_proof *out, MDB_txn *txn, const store *s,
                        errbuf *e, const uint8_t key[HEADS_KEY_BYTES],
                        uint64_t size);
@@ -121,10 +125,13 @@ int heads_mem_root(heads_mem *m, uint8_t out[LEDGER_HASH_BYTES]);
  * heads_update stored for a transaction that ended at tree size `size` and
  * applied the same changes. Each must be stored under exactly that version
  * and hold exactly the same bytes; LEDGER_ECORRUPT names the first that is
- * missing or differs by its depth, path and size. *nodes grows by the
- * nodes compared, so that after the last transaction it must equal the
- * number of stored node records. Costs one lookup a changed node and one
- * hash a level that the trie compresses. */
+ * missing or differs by its depth, path and size. When `size` starts a new
+ * epoch of the top nodes, also check the copies heads_update stored there
+ * (every top node of the previous version not rewritten, unchanged). *nodes
+ * grows by the nodes and copies compared, so that after the last
+ * transaction it must equal the number of stored node records. Costs one
+ * lookup a changed node or copy and one hash a level that the trie
+ * compresses. */
 ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
                                    errbuf *e, uint64_t size, uint64_t *nodes);
 

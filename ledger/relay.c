@@ -1,4 +1,5 @@
 /* A worker thread over a ring of batches (relay.h). */
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -64,6 +65,7 @@ relay *relay_start(relay_work_fn work, void *ctx, bool threaded)
 
 void relay_submit(relay *r)
 {
+	assert(r->submitted - r->taken < RELAY_SLOTS);
 	if (!r->threaded) {
 		r->submitted++;
 		return;

@@ -735,13 +735,14 @@ static ledger_err verify_ids(verifier *v, ledger_err err, bool *match)
 		err = ids_match(match, v);
 		if (err == LEDGER_OK && !*match)
 			err = ids_exact(v);
-	} else if (err == LEDGER_ECORRUPT) {
+	} else if (err != LEDGER_ENOMEM) {
+		/* A fault or a storage error: an id fault before it comes first. */
 		errbuf first = v->l->e;
 		uint64_t first_seq = v->st->first_bad_seq;
-		if (ids_exact(v) != LEDGER_ECORRUPT) {
-			v->l->e = first;
-			v->st->first_bad_seq = first_seq;
-		}
+		if (ids_exact(v) == LEDGER_ECORRUPT)
+			return LEDGER_ECORRUPT;
+		v->l->e = first;
+		v->st->first_bad_seq = first_seq;
 	}
 	return err;
 }

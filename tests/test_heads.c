@@ -257,10 +257,53 @@ static void test_heads_empty_and_single(void)
 	close_env(&f);
 }
 
+/* The map as of a size that ends no transaction is the map as of the
+ * last transaction before it, also when that size lies in a newer epoch
+ * of the stored top nodes than the transaction (here 16500, between the
+ * transactions ending at 9 and at 20000: the root is rewritten at 20000,
+ * so no copy of the root of 9 is kept in the epoch of 16500). */
+static void test_heads_root_between_epochs(void)
+{
+	env_fixture f;
+	MDB_txn *txn;
+	uint8_t r9[32], r20000[32], got[32], k1[32], k2[32];
+	heads_change c;
+
+	open_env(&f);
+	heads_key(k1, NULL, "KZ", "taliban");
+	heads_key(k2, NULL, "AF", "taliban");
+	CU_ASSERT_FATAL(store_begin(&txn, f.s, true, &f.e) == LEDGER_OK);
+	memcpy(c.key, k1, 32);
+	c.version = 1;
+	c.seq = 9;
+	CU_ASSERT_EQUAL(heads_update(r9, NULL, txn, f.s, &f.e, &c, 1, 9), LEDGER_OK);
+	memcpy(c.key, k2, 32);
+	c.seq = 20000;
+	CU_ASSERT_EQUAL(heads_update(r20000, NULL, txn, f.s, &f.e, &c, 1, 20000), LEDGER_OK);
+	CU_ASSERT_EQUAL(heads_root_at(got, txn, f.s, &f.e, 16383), LEDGER_OK);
+	CU_ASSERT_EQUAL(memcmp(got, r9, 32), 0);     /* epoch 0: fine */
+	CU_ASSERT_EQUAL(heads_root_at(got, txn, f.s, &f.e, 16500), LEDGER_OK);
+	CU_ASSERT_EQUAL(memcmp(got, r9, 32), 0);
+	CU_ASSERT_EQUAL(heads_root_at(got, txn, f.s, &f.e, 20000), LEDGER_OK);
+	CU_ASSERT_EQUAL(memcmp(got, r20000, 32), 0);
+	CU_ASSERT_EQUAL(heads_root_at(got, txn, f.s, &f.e, 8), LEDGER_OK);
+	CU_ASSERT_EQUAL(memcmp(got, (uint8_t[32]){ 0 }, 32), 0);   /* empty then */
+	heads_proof p;
+	CU_ASSERT_EQUAL(heads_prove(&p, txn, f.s, &f.e, k1, 16500), LEDGER_OK);
+	CU_ASSERT_TRUE(p.kind == HEADS_MEMBER && p.seq == 9 &&
+	               heads_proof_root(got, &p, k1) && memcmp(got, r9, 32) == 0);
+	CU_ASSERT_EQUAL(heads_prove(&p, txn, f.s, &f.e, k2, 16500), LEDGER_OK);
+	CU_ASSERT_TRUE(p.kind != HEADS_MEMBER &&
+	               heads_proof_root(got, &p, k2) && memcmp(got, r9, 32) == 0);
+	store_abort(txn);
+	close_env(&f);
+}
+
 void suite_heads(void)
 {
 	CU_pSuite s = CU_add_suite("heads", NULL, NULL);
 	CU_add_test(s, "empty and single-leaf maps", test_heads_empty_and_single);
+	CU_add_test(s, "a root between the transactions of two epochs", test_heads_root_between_epochs);
 	CU_add_test(s, "random transactions against the reference",
 	            test_heads_random_transactions);
 	CU_add_test(s, "random transactions across epochs of the top nodes",
