@@ -3,6 +3,7 @@
  * directly in LMDB, and verify must return LEDGER_ECORRUPT naming the
  * first bad seq (or the Merkle node). The expected root of a clean ledger
  * is recomputed here from the leaf hashes (RFC 9162). */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,7 +406,7 @@ static void test_verify_id_index_first_fault(void)
 }
 
 
-/* review: a body or redaction mark stored under seq 0 (eight zero bytes)
+/* A body or redaction mark stored under seq 0 (eight zero bytes)
  * belongs to no event. The one-thread scan named it ("seq 0: ... does not
  * exist"); the walk stage uses walk_bad == 0 as "no fault", so it is lost. */
 static void test_verify_stray_record_at_seq_0(void)
@@ -432,7 +433,7 @@ static void test_verify_stray_record_at_seq_0(void)
 }
 
 
-/* review: the id entry of a retraction's target cut to one byte. The
+/* The id entry of a retraction's target cut to one byte. The
  * target's own id is now checked only at the end (the sum), so the
  * retraction reaches verify_indexes with it and must not read 8 bytes
  * of a 1-byte value; the first fault is still the target (ev-1, seq 4). */
@@ -658,23 +659,16 @@ static void test_verify_heads_old_versions(void)
 	fixture_close(&f);
 }
 
-/* A ledger longer than an epoch of the stored top nodes (heads.c: a few
- * thousand sizes): the first transaction that ends in a new epoch carries
- * a copy of the top nodes it did not rewrite there. A changed or deleted
- * copy is found, and so is one that is put back under the size of the
- * transaction that carried it, as if it had been rewritten. */
-static void test_verify_heads_epochs(void)
+/* Three transactions of 7,000 events over 900 organizations, after one
+ * that registers them: each ends in a new epoch of the stored top nodes
+ * (HEADS_EPOCH_BITS), so the last two carry copies. Returns the events. */
+static uint64_t fill_epochs(fixture *f)
 {
-	fixture f;
 	fixture_text t = { 0 };
 	ledger_import_stats st;
-	node_rec *r;
 	uint64_t events = 0;
-	void *val;
-	size_t val_bytes;
 	const size_t nc = sizeof heads_countries / sizeof *heads_countries;
 
-	CU_ASSERT_FATAL(fixture_open(&f) == 0);
 	for (unsigned o = 0; o < 900; o++)
 		fixture_text_add(&t, "{\"type\":\"organization\",\"organization\":"
 		                 "\"o%u\",\"name\":\"Org %u\"}\n", o, o);
@@ -685,11 +679,29 @@ static void test_verify_heads_epochs(void)
 			                 "\"date\":\"2001-02-03\",\"summary\":\"m\"}\n",
 			                 part, j, heads_countries[j % nc],
 			                 (j * 7919u + part) % 900u);
-		CU_ASSERT_FATAL(fixture_import(&f, t.data, &st) == LEDGER_OK);
+		CU_ASSERT_FATAL(fixture_import(f, t.data, &st) == LEDGER_OK);
 		events += st.appended;
 		t.bytes = 0;
 	}
 	fixture_text_free(&t);
+	return events;
+}
+
+/* A ledger longer than an epoch of the stored top nodes (heads.c: a few
+ * thousand sizes): the first transaction that ends in a new epoch carries
+ * a copy of the top nodes it did not rewrite there. A changed or deleted
+ * copy is found, and so is one that is put back under the size of the
+ * transaction that carried it, as if it had been rewritten. */
+static void test_verify_heads_epochs(void)
+{
+	fixture f;
+	node_rec *r;
+	uint64_t events = 0;
+	void *val;
+	size_t val_bytes;
+
+	CU_ASSERT_FATAL(fixture_open(&f) == 0);
+	events = fill_epochs(&f);
 	expect_verifies(&f, events, "three transactions over three epochs");
 	/* The copies the last transaction carried: top nodes (class 0) of the
 	 * newest epoch (the first in key order) stored under an older size. */
@@ -727,35 +739,18 @@ static void test_verify_heads_epochs(void)
 	fixture_close(&f);
 }
 
-/* review: a malformed top node (class 0 key, depth 13) in the epoch the
+/* A malformed top node (class 0 key, depth 13) in the epoch the
  * next epoch carries from makes top_newest fail in hm_check_carry after
  * it has filled its array; the error path must free it. Verify is run
  * several times and the heap must not grow with the runs. */
-#include <malloc.h>
 static void test_verify_carry_error_frees(void)
 {
 	fixture f;
-	fixture_text t = { 0 };
-	ledger_import_stats st;
 	ledger_verify_stats vs;
-	const size_t nc = sizeof heads_countries / sizeof *heads_countries;
 	uint8_t key[20], val[33] = { 2 };
 
 	CU_ASSERT_FATAL(fixture_open(&f) == 0);
-	for (unsigned o = 0; o < 900; o++)
-		fixture_text_add(&t, "{\"type\":\"organization\",\"organization\":"
-		                 "\"o%u\",\"name\":\"Org %u\"}\n", o, o);
-	for (unsigned part = 0; part < 3; part++) {
-		for (unsigned j = 0; j < 7000; j++)
-			fixture_text_add(&t, "{\"id\":\"ep-%u-%u\",\"type\":\"meeting\","
-			                 "\"country\":\"%s\",\"organization\":\"o%u\","
-			                 "\"date\":\"2001-02-03\",\"summary\":\"m\"}\n",
-			                 part, j, heads_countries[j % nc],
-			                 (j * 7919u + part) % 900u);
-		CU_ASSERT_FATAL(fixture_import(&f, t.data, &st) == LEDGER_OK);
-		t.bytes = 0;
-	}
-	fixture_text_free(&t);
+	(void)fill_epochs(&f);
 	/* class 0, epoch 0 (~E all ones), depth 13, path 0, size 100 */
 	memset(key, 0, sizeof key);
 	memset(key + 1, 0xff, 8);
@@ -770,8 +765,6 @@ static void test_verify_carry_error_frees(void)
 	for (int i = 0; i < 10; i++)
 		(void)ledger_verify(&vs, f.l);
 	size_t after = mallinfo2().uordblks;
-	fprintf(stderr, "\n[carry error path] heap %zu -> %zu (+%zd) over 10 verifies\n",
-	        before, after, (ssize_t)(after - before));
 	CU_ASSERT(after < before + 4096);
 	fixture_close(&f);
 }
@@ -783,9 +776,9 @@ void suite_verify(void)
 	CU_pSuite s = CU_add_suite("verify", NULL, fixture_suite_cleanup);
 
 	CU_add_test(s, "clean ledger", test_verify_clean);
-	CU_add_test(s, "review: carry check error path frees", test_verify_carry_error_frees);
-	CU_add_test(s, "review: short id of a retraction target", test_verify_short_target_id);
-	CU_add_test(s, "review: stray record at seq 0", test_verify_stray_record_at_seq_0);
+	CU_add_test(s, "heads map: a failed carry check frees what it read", test_verify_carry_error_frees);
+	CU_add_test(s, "a short id entry of a retraction target", test_verify_short_target_id);
+	CU_add_test(s, "a stray record at seq 0", test_verify_stray_record_at_seq_0);
 	CU_add_test(s, "flipped envelope byte", test_verify_flipped_envelope_byte);
 	CU_add_test(s, "flipped body byte", test_verify_flipped_body_byte);
 	CU_add_test(s, "deleted body", test_verify_deleted_body);
