@@ -98,3 +98,18 @@ void arena_free(arena *a)
 		free(c);
 	}
 }
+
+int array_reserve(void **p, size_t *cap, size_t need, size_t size, size_t max)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap * 2 : 1024;
+	if (n > max || n < need || n > SIZE_MAX / size)
+		return -1;
+	void *q = realloc(*p, n * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}

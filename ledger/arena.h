@@ -33,4 +33,9 @@ void arena_reset(arena *a);
 /* Release every chunk; a may be reused after arena_init. */
 void arena_free(arena *a);
 
+/* Make the malloc'd array *p (*cap elements of `size` bytes) hold at least
+ * `need`, doubling from 1024 elements, never past `max`. Returns 0, or -1
+ * (p and cap unchanged) when out of memory or past max. */
+int array_reserve(void **p, size_t *cap, size_t need, size_t size, size_t max);
+
 #endif

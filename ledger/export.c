@@ -393,16 +393,22 @@ static void row_string(row *w, const char *s)
 		w->bad = true;
 }
 
+/* s as a JSON string, or null when it is empty. */
+static void row_string_or_null(row *w, const char *s)
+{
+	if (*s)
+		row_string(w, s);
+	else
+		ROW_LIT(w, "null");
+}
+
 /* {"state":…,"since":…}, since null when empty. */
 static void row_axis(row *w, const ledger_status_axis *a)
 {
 	ROW_LIT(w, "{\"state\":");
 	row_string(w, a->state);
 	ROW_LIT(w, ",\"since\":");
-	if (*a->since)
-		row_string(w, a->since);
-	else
-		ROW_LIT(w, "null");
+	row_string_or_null(w, a->since);
 	*w->p++ = '}';
 }
 
@@ -493,10 +499,7 @@ static void row_status(row *w, const ledger_status *st, bool at_as_of,
 	ROW_LIT(w, ",\"meetings\":{\"count\":");
 	row_int(w, st->meetings);
 	ROW_LIT(w, ",\"last\":");
-	if (*st->last_meeting)
-		row_string(w, st->last_meeting);
-	else
-		ROW_LIT(w, "null");
+	row_string_or_null(w, st->last_meeting);
 	ROW_LIT(w, "},\"last_change\":");
 	if (st->last_change_seq) {
 		ROW_LIT(w, "{\"seq\":");

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "bytes.h"
 #include "heads.h"
 
@@ -826,19 +827,6 @@ void heads_mem_free(heads_mem *m)
 	free(m);
 }
 
-static int hm_reserve(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 1024;
-	void *q = realloc(*p, n * size);
-	if (!q || n >= HM_LEAF)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static const uint8_t *hm_key(const heads_mem *m, uint32_t ref)
 {
 	return m->lv[ref & HM_LEAF ? ref & ~HM_LEAF : m->in[ref].any_leaf].key;
@@ -891,8 +879,11 @@ int heads_mem_set(heads_mem *m, const uint8_t key[HEADS_KEY_BYTES],
 	uint32_t ref = m->root, *slot;
 	unsigned c = 0;
 
-	if (hm_reserve((void **)&m->lv, &m->cap_lv, m->n_lv + 1, sizeof *m->lv) ||
-	    hm_reserve((void **)&m->in, &m->cap_in, m->n_in + 1, sizeof *m->in))
+	/* Refs are 31 bits: HM_LEAF marks a leaf. */
+	if (array_reserve((void **)&m->lv, &m->cap_lv, m->n_lv + 1, sizeof *m->lv,
+	                  HM_LEAF - 1) ||
+	    array_reserve((void **)&m->in, &m->cap_in, m->n_in + 1, sizeof *m->in,
+	                  HM_LEAF - 1))
 		return -1;
 	while (ref != HM_NONE && !(ref & HM_LEAF))
 		ref = m->in[ref].child[bit_at(key, m->in[ref].crit)];

@@ -66,25 +66,14 @@ static stream_slot *stream_find(stream_table *t, const uint8_t *key, size_t n)
 	}
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 1024;
-	void *q = n < UINT32_MAX ? realloc(*p, n * size) : NULL;
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 /* Room for one more stream and one more moved stream; -1 when out of
  * memory. */
 static int stream_reserve(stream_table *t)
 {
-	if (grow((void **)&t->v, &t->v_cap, t->used + 1, sizeof *t->v) ||
-	    grow((void **)&t->moved, &t->moved_cap, t->n_moved + 1, sizeof *t->moved))
+	if (array_reserve((void **)&t->v, &t->v_cap, t->used + 1, sizeof *t->v,
+	                  UINT32_MAX) ||
+	    array_reserve((void **)&t->moved, &t->moved_cap, t->n_moved + 1,
+	                  sizeof *t->moved, UINT32_MAX))
 		return -1;
 	if (2 * (t->used + 1) <= t->cap)
 		return 0;
