@@ -285,6 +285,21 @@ expect_rc 0 "rebuild twice"
 run verify
 expect_rc 0 "verify after rebuild"
 
+# Indexes of another index version: refused with "run annals rebuild";
+# rebuild replaces them and says so, exit 0 (not "they DIFFER", exit 1).
+TAMPER=${REL_BUILD:-$(dirname "$ANNALS")/reliability}/tamper
+cp -a "$DB" "$T/old-index"
+"$TAMPER" "$T/old-index" put meta "$(printf %s index_version | od -An -tx1 | tr -d ' \n')" \
+	00000001 || fail "set index_version 1"
+"$ANNALS" -d "$T/old-index" status KZ taliban >"$T/out" 2>"$T/err"; rc=$?
+expect_rc 4 "status of a ledger of index version 1"
+has "$T/err" "run annals rebuild" "index version 1 asks for rebuild"
+"$ANNALS" -d "$T/old-index" rebuild >"$T/out" 2>"$T/err"; rc=$?
+expect_rc 0 "rebuild of index version 1"
+has "$T/out" "rebuilt the indexes of 8 events: index version 1 replaced by" "rebuild reports the upgrade"
+"$ANNALS" -d "$T/old-index" verify >"$T/out" 2>"$T/err"; rc=$?
+expect_rc 0 "verify after the upgrade"
+
 # ---- exit codes (DESIGN §7: 2 usage error, 3 input refused) ----
 
 for at in 2023-13-01 2023-02-30 2023-12 2023 2023-12-01? 23-12-01 tomorrow; do
