@@ -589,7 +589,8 @@ static ledger_err ids_match(bool *match, verifier *v)
 
 /* Look the id of every event up to v->ids_upto up in the index, in seq
  * order; LEDGER_ECORRUPT names the first it does not point to. Only run
- * when something failed: these are the lookups the sum saves. */
+ * when something failed: these are the lookups the sum saves. Runs after
+ * the relay has stopped, so it decodes in the first batch's arena. */
 static ledger_err ids_exact(verifier *v)
 {
 	MDB_val k, val;
