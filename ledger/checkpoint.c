@@ -20,6 +20,7 @@
 #include "merkle.h"
 #include "note.h"
 #include "publish.h"
+#include "tiles.h"
 
 #define CHECKPOINT_NOTE_BYTES_MAX 2048u   /* a note we sign: one signature */
 #define CHECKPOINT_PATH_BYTES_MAX 4096u
@@ -78,40 +79,42 @@ static ledger_err tree_size(uint64_t *out, ledger *l, MDB_txn *txn)
 	return err;
 }
 
-/* Stored subtree hashes, read through merkle.h's callback. */
+/* Stored subtree hashes, read through merkle.h's callback from the tiles
+ * of the stored tree, whose size is looked up on the first read unless the
+ * caller set it (reader_sized). */
 typedef struct merkle_reader {
 	ledger *l;
 	MDB_txn *txn;
 	ledger_err err;
-	MDB_cursor *c;                  /* opened on the first read; a seek near
-	                                 * the last one stays on its page */
+	bool sized;
+	tile_reader t;
 } merkle_reader;
+
+static void reader_sized(merkle_reader *r, uint64_t size)
+{
+	tile_reader_init(&r->t, r->txn, r->l->s, size);
+	r->sized = true;
+}
 
 static void reader_done(merkle_reader *r)
 {
-	store_cursor_close(r->c);
-	r->c = NULL;
+	if (r->sized)
+		tile_reader_done(&r->t);
+	r->sized = false;
 }
 
-static int read_merkle(void *ctx, uint64_t index, merkle_hash out)
+static int read_merkle(void *ctx, unsigned level, uint64_t index, merkle_hash out)
 {
 	merkle_reader *r = ctx;
-	uint8_t k[8];
-	MDB_val key = { 8, k }, v;
+	uint64_t size;
 
-	put_u64_be(k, index);
-	r->err = r->c ? LEDGER_OK : store_cursor(&r->c, r->txn, r->l->s, DB_MERKLE, &r->l->e);
-	if (r->err == LEDGER_OK)
-		r->err = store_cursor_get(r->c, &key, &v, MDB_SET, &r->l->e);
-	if (r->err == LEDGER_OK && v.mv_size != LEDGER_HASH_BYTES)
-		r->err = LEDGER_ENOTFOUND;
-	if (r->err == LEDGER_ENOTFOUND)
-		r->err = err_set(&r->l->e, LEDGER_ECORRUPT, "merkle node %" PRIu64
-		                 " is missing or malformed (run annals verify)", index);
-	if (r->err != LEDGER_OK)
-		return -1;
-	memcpy(out, v.mv_data, LEDGER_HASH_BYTES);
-	return 0;
+	if (!r->sized) {
+		if ((r->err = tree_size(&size, r->l, r->txn)) != LEDGER_OK)
+			return -1;
+		reader_sized(r, size);
+	}
+	r->err = tile_read(&r->t, level, index, out, &r->l->e);
+	return r->err == LEDGER_OK ? 0 : -1;
 }
 
 /* The root of tree size `size`. The handle keeps the root of the largest
@@ -137,7 +140,7 @@ static int tree_root(merkle_hash out, merkle_reader *r, uint64_t size)
 static ledger_err root_at(uint8_t out[LEDGER_HASH_BYTES], ledger *l,
                           MDB_txn *txn, uint64_t size)
 {
-	merkle_reader r = { l, txn, LEDGER_OK, NULL };
+	merkle_reader r = { l, txn, LEDGER_OK, false, { 0 } };
 	int rc = tree_root(out, &r, size);
 
 	reader_done(&r);
@@ -645,7 +648,7 @@ ledger_err ledger_checkpoint(char **out, ledger *l, uint64_t size)
 ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
                                   uint64_t size)
 {
-	merkle_reader r = { l, NULL, LEDGER_OK, NULL };
+	merkle_reader r = { l, NULL, LEDGER_OK, false, { 0 } };
 	uint8_t k[8], stored[LEDGER_HASH_BYTES];
 	uint64_t n;
 	MDB_val v;
@@ -657,6 +660,7 @@ ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
 		return err;
 	if ((err = tree_size(&n, l, r.txn)) != LEDGER_OK)
 		goto out;
+	reader_sized(&r, n);
 	if (size == LEDGER_SIZE_HEAD)
 		size = n;
 	if (size > n) {
@@ -680,7 +684,7 @@ ledger_err ledger_prove_inclusion(ledger_proof *out, ledger *l, uint64_t seq,
 	/* The leaf is hashed from the envelope and checked against the
 	 * stored one, so a proof never vouches for a hash nobody checked. */
 	merkle_leaf_hash_with(out->leaf_hash, ledger_sha(l), v.mv_data, v.mv_size);
-	if (read_merkle(&r, merkle_stored_index(0, seq - 1), stored) != 0) {
+	if (read_merkle(&r, 0, seq - 1, stored) != 0) {
 		err = r.err;
 		goto out;
 	}
@@ -707,7 +711,7 @@ out:
 ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
                                     uint64_t old_size, uint64_t new_size)
 {
-	merkle_reader r = { l, NULL, LEDGER_OK, NULL };
+	merkle_reader r = { l, NULL, LEDGER_OK, false, { 0 } };
 	uint64_t n;
 	ledger_err err;
 
@@ -717,6 +721,7 @@ ledger_err ledger_prove_consistency(ledger_proof *out, ledger *l,
 		return err;
 	if ((err = tree_size(&n, l, r.txn)) != LEDGER_OK)
 		goto out;
+	reader_sized(&r, n);
 	if (new_size == LEDGER_SIZE_HEAD)
 		new_size = n;
 	if (new_size > n) {

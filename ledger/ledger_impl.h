@@ -16,7 +16,9 @@
 
 #define LEDGER_FORMAT_VERSION 2u   /* hashed bytes: a change needs dump and import;
                                     * 2: heads_root on the last envelope of a transaction */
-#define LEDGER_INDEX_VERSION  2u   /* derived databases: a change needs rebuild */
+#define LEDGER_INDEX_VERSION  3u   /* derived databases: a change needs rebuild;
+                                    * 2: heads-map layout, bucket folds;
+                                    * 3: the Merkle tree stored in tiles */
 
 struct ledger {
 	store *s;

@@ -132,8 +132,7 @@ int merkle_frontier_load(merkle_frontier *out, uint64_t n,
 	for (unsigned l = 0; l < MERKLE_LEVELS_MAX; l++) {
 		if (((n >> l) & 1) == 0)
 			continue;
-		err = read(ctx, merkle_stored_index(l, (n >> l) - 1),
-		           out->subtree[l]);
+		err = read(ctx, l, (n >> l) - 1, out->subtree[l]);
 		if (err != 0)
 			return err;
 	}
@@ -152,7 +151,7 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 
 	assert(n < MERKLE_SIZE_MAX - 1);
 	memcpy(h, leaf, sizeof h);
-	if ((err = emit(ctx, merkle_stored_index(0, n), h)) != 0)
+	if ((err = emit(ctx, 0, n, h)) != 0)
 		return err;
 	/* Each trailing one bit of the old size is a complete subtree that
 	 * the new leaf's subtree now pairs with; parents come out in
@@ -160,7 +159,7 @@ int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
 	merkle_sha_begin(&s, f->h);
 	for (l = 0; l < MERKLE_LEVELS_MAX - 1 && ((n >> l) & 1) != 0; l++) {
 		merkle_sha_node(&s, h, f->subtree[l], h);
-		err = emit(ctx, merkle_stored_index(l + 1, n >> (l + 1)), h);
+		err = emit(ctx, l + 1, n >> (l + 1), h);
 		if (err != 0)
 			break;
 	}
@@ -258,8 +257,7 @@ static int merkle_range_hash(merkle_sha *s, merkle_hash out, uint64_t lo,
 			continue;
 		start = lo + (len >> l >> 1 << 1 << l);
 		assert((start & ((1ull << l) - 1)) == 0);
-		err = read(ctx, merkle_stored_index(l, start >> l),
-		           have ? part : out);
+		err = read(ctx, l, start >> l, have ? part : out);
 		if (err != 0)
 			return err;
 		if (have)

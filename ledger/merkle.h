@@ -29,12 +29,16 @@
 
 typedef uint8_t merkle_hash[LEDGER_HASH_BYTES];
 
-/* Reads the stored hash at a stored index into out. Returns 0 on success,
- * non-zero on failure (which the caller passes up as its own error). */
-typedef int (*merkle_read_fn)(void *ctx, uint64_t stored_index, merkle_hash out);
+/* Reads the stored hash of level `level`, index `index` (the complete
+ * subtree over leaves index*2^level .. (index+1)*2^level - 1) into out.
+ * Returns 0 on success, non-zero on failure (which the caller passes up as
+ * its own error). */
+typedef int (*merkle_read_fn)(void *ctx, unsigned level, uint64_t index,
+                              merkle_hash out);
 
-/* Called for every hash that an append stores, in increasing index order. */
-typedef int (*merkle_emit_fn)(void *ctx, uint64_t stored_index,
+/* Called for every hash that an append stores, in increasing stored-index
+ * order (merkle_stored_index of level, index). */
+typedef int (*merkle_emit_fn)(void *ctx, unsigned level, uint64_t index,
                               const merkle_hash hash);
 
 /* The right edge of a tree: the roots of its maximal complete subtrees,

@@ -1,5 +1,6 @@
 /* annals rebuild: drop every index and projection, recompute them from the
  * events alone in one pass, and compare with what was there. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -8,12 +9,15 @@
 #include "heads.h"
 #include "index.h"
 #include "ledger_impl.h"
+#include "merkle.h"
+#include "tiles.h"
 
-/* The databases derived from the events; events, bodies, the Merkle tree,
- * checkpoints and meta are the record itself. */
+/* The databases derived from the events (the Merkle tiles too: every hash
+ * in them is a function of the envelopes); events, bodies, checkpoints and
+ * meta are the record itself. */
 static const store_db derived[] = {
 	DB_IDS, DB_HEADS, DB_ORGS, DB_NAMES, DB_REDACTIONS, DB_RETRACTIONS,
-	DB_REL, DB_BYDATE, DB_AGG, DB_STATUS, DB_SMT,
+	DB_REL, DB_BYDATE, DB_AGG, DB_STATUS, DB_SMT, DB_MERKLE,
 };
 #define DERIVED_COUNT (sizeof derived / sizeof derived[0])
 
@@ -67,7 +71,29 @@ static ledger_err reheads(ledger *l, hasher *h, MDB_txn *txn,
 	return err;
 }
 
-/* Index every stored event again, in seq order. */
+typedef struct retile {
+	ledger *l;
+	MDB_txn *txn;
+	ledger_err err;
+} retile;
+
+/* A tile the rebuilt tree completed: appended, as the writer does. */
+static int put_tile(void *ctx, unsigned t, uint64_t n,
+                    const uint8_t key[TILE_KEY_BYTES],
+                    const merkle_hash hashes[TILE_HASHES])
+{
+	retile *r = ctx;
+
+	(void)t;
+	(void)n;
+	r->err = store_put(r->txn, r->l->s, DB_MERKLE, key, TILE_KEY_BYTES, hashes,
+	                   TILE_HASHES * (size_t)LEDGER_HASH_BYTES, MDB_APPEND,
+	                   &r->l->e);
+	return r->err == LEDGER_OK ? 0 : -1;
+}
+
+/* Index every stored event again, in seq order, and lay out its Merkle
+ * tree again. */
 static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
                           indexer *ix)
 {
@@ -78,11 +104,18 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 	hasher h;
 	arena a;
 	heads_batch moved = { 0 };
+	merkle_frontier frontier = { 0 };
+	retile rt = { l, txn, LEDGER_OK };
+	tile_builder *tiles = malloc(sizeof *tiles);
 	ledger_err err;
 
-	if (hasher_init(&h) != 0)
+	if (!tiles || hasher_init(&h) != 0) {
+		free(tiles);
 		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	}
 	arena_init(&a);
+	tiles_init(tiles, put_tile, &rt);
+	frontier.h = &h;
 	uint64_t last = 0;
 	uint8_t key[8];
 	if ((err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK)
@@ -113,6 +146,14 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 			break;
 		}
 		hasher_sha256(&h, leaf, leaf_prefix, 1, v.mv_data, v.mv_size);
+		if (merkle_frontier_push(&frontier, leaf, tiles_emit, tiles) != 0) {
+			if (rt.err == LEDGER_OK)
+				rt.err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the "
+				                 "Merkle tiles cannot be laid out",
+				                 (unsigned long long)seq);
+			err = rt.err;
+			break;
+		}
 		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK) {
 			/* An error inside is never the end of the events. */
 			if (err == LEDGER_ENOTFOUND)
@@ -142,12 +183,15 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		              "events", (unsigned long long)out->events,
 		              (unsigned long long)last);
 	if (err == LEDGER_OK)
+		err = tiles_flush(tiles, txn, l->s, &l->e);
+	if (err == LEDGER_OK)
 		err = index_flush(ix, txn);
 out:
 	store_cursor_close(c);
 	heads_batch_free(&moved);
 	arena_free(&a);
 	hasher_free(&h);
+	free(tiles);
 	return err;
 }
 

@@ -12,6 +12,7 @@
 #include "ledger_impl.h"
 #include "merkle.h"
 #include "relay.h"
+#include "tiles.h"
 #include "verify.h"
 
 static const uint8_t zero_hash[LEDGER_HASH_BYTES];
@@ -157,7 +158,6 @@ typedef struct verifier {
 	ledger *l;
 	MDB_txn *txn;
 	MDB_cursor *events;              /* the walk stage's */
-	MDB_cursor *merkle;              /* walks the stored hashes in order */
 	walk bodies, redactions;         /* walked beside the events, by seq */
 	uint64_t walked;                 /* seq of the last event walked */
 	bool walk_done;                  /* no more batches to fill */
@@ -170,6 +170,9 @@ typedef struct verifier {
 	stream_table streams;
 	uint64_t txn_count;              /* write transactions sealed */
 	merkle_frontier frontier;
+	MDB_val tile[TILE_LEVELS];       /* the stored tile each level fills */
+	bool tile_complete[TILE_LEVELS]; /* found under a complete tile's key */
+	unsigned tile_used[TILE_LEVELS]; /* its hashes compared so far */
 	uint8_t prev[LEDGER_HASH_BYTES];
 	uint64_t recorded_at_us;
 	uint64_t seq;
@@ -189,28 +192,76 @@ static ledger_err bad(verifier *v, uint64_t seq, const char *what)
 	               (unsigned long long)seq, what);
 }
 
-/* Compare each hash the recomputed tree would store with the stored one. */
-static int verify_emit(void *ctx, uint64_t index, const merkle_hash hash)
+static int tile_fault(verifier *v, const tile_pos *p, const char *what)
+{
+	err_set(&v->l->e, LEDGER_ECORRUPT, "merkle tile %u/%llu (while adding "
+	        "seq %llu): %s", p->t, (unsigned long long)p->n,
+	        (unsigned long long)v->seq, what);
+	return -1;
+}
+
+/* Compare each hash the recomputed tree would store with the stored one,
+ * as it is computed, so that the first event at fault is named: a tile is
+ * looked up when its first hash comes, under its complete key or else as
+ * the last tile of its level, and must be complete when its last comes. */
+static int verify_emit(void *ctx, unsigned level, uint64_t index,
+                       const merkle_hash hash)
 {
 	verifier *v = ctx;
-	MDB_val k, val;
-	ledger_err err = store_cursor_get(v->merkle, &k, &val,
-	                                  index == 0 ? MDB_FIRST : MDB_NEXT, &v->l->e);
+	tile_pos p;
 
-	if (err != LEDGER_OK || k.mv_size != 8 || get_u64_be(k.mv_data) != index) {
-		err_set(&v->l->e, LEDGER_ECORRUPT, "merkle node %llu (while adding "
-		        "seq %llu): missing from the stored tree",
-		        (unsigned long long)index, (unsigned long long)v->seq);
-		return -1;
+	tile_locate(&p, level, index);
+	if (p.t >= TILE_LEVELS || p.slot != v->tile_used[p.t])
+		return tile_fault(v, &p, "the tree's hashes come out of order");
+	if (p.slot == 0) {
+		uint8_t key[TILE_KEY_BYTES];
+		tile_key_complete(key, p.t, p.n);
+		ledger_err err = store_get(v->txn, v->l->s, DB_MERKLE, key,
+		                           TILE_KEY_BYTES, &v->tile[p.t], &v->l->e);
+
+		v->tile_complete[p.t] = err == LEDGER_OK;
+		if (err == LEDGER_ENOTFOUND) {
+			tile_key_partial(key, p.t);
+			err = store_get(v->txn, v->l->s, DB_MERKLE, key,
+			                TILE_PARTIAL_KEY_BYTES, &v->tile[p.t], &v->l->e);
+		}
+		if (err == LEDGER_ENOTFOUND)
+			return tile_fault(v, &p, "missing from the stored tree");
+		if (err != LEDGER_OK)
+			return -1;
 	}
-	if (val.mv_size != LEDGER_HASH_BYTES ||
-	    memcmp(val.mv_data, hash, LEDGER_HASH_BYTES) != 0) {
-		err_set(&v->l->e, LEDGER_ECORRUPT, "merkle node %llu (while adding "
-		        "seq %llu): the stored hash differs from the recomputed one",
-		        (unsigned long long)index, (unsigned long long)v->seq);
-		return -1;
-	}
+	const MDB_val *t = &v->tile[p.t];
+	if (t->mv_size < (p.slot + 1) * (size_t)LEDGER_HASH_BYTES ||
+	    memcmp((const uint8_t *)t->mv_data + p.slot * (size_t)LEDGER_HASH_BYTES,
+	           hash, LEDGER_HASH_BYTES) != 0)
+		return tile_fault(v, &p, "the stored hashes differ from the "
+		                  "recomputed ones");
+	v->tile_used[p.t] = p.slot + 1;
+	if (p.slot + 1 < TILE_HASHES)
+		return 0;
+	v->tile_used[p.t] = 0;
+	if (!v->tile_complete[p.t] || t->mv_size != TILE_HASHES * (size_t)LEDGER_HASH_BYTES)
+		return tile_fault(v, &p, "complete, but not stored as a complete tile");
 	return 0;
+}
+
+/* The tiles left open at the end are the last of their levels, stored
+ * with as many hashes as were compared. */
+static ledger_err verify_partial_tiles(verifier *v)
+{
+	for (unsigned t = 0; t < TILE_LEVELS; t++) {
+		size_t used = v->tile_used[t] * (size_t)LEDGER_HASH_BYTES;
+
+		if (used && (v->tile_complete[t] || v->tile[t].mv_size != used))
+			return err_set(&v->l->e, LEDGER_ECORRUPT, "merkle tile %u/%llu "
+			               "(the last of its level): %zu stored hashes, %u "
+			               "in the tree of %llu events%s", t,
+			               (unsigned long long)tile_index_at(t, v->seq),
+			               v->tile[t].mv_size / LEDGER_HASH_BYTES,
+			               v->tile_used[t], (unsigned long long)v->seq,
+			               v->tile_complete[t] ? " (stored as complete)" : "");
+	}
+	return LEDGER_OK;
 }
 
 static bool hash_field(const ProtobufCBinaryData *b, const uint8_t *want)
@@ -636,18 +687,20 @@ static ledger_err verify_totals(verifier *v)
 	    (err = store_db_stat(v->txn, v->l->s, DB_IDS, &ids, &x.mv_size,
 	                         &v->l->e)) != LEDGER_OK)
 		return err;
-	if (ids > v->seq && merkle > merkle_stored_count(v->seq)) {
+	if (ids > v->seq && merkle > tile_records(v->seq)) {
 		v->st->first_bad_seq = v->seq + 1;
 		return err_set(&v->l->e, LEDGER_ECORRUPT, "seq %llu: missing: the "
 		               "indexes hold %llu events but the log ends at seq %llu "
 		               "(the log was truncated)", (unsigned long long)v->seq + 1,
 		               (unsigned long long)ids, (unsigned long long)v->seq);
 	}
-	if (merkle != merkle_stored_count(v->seq))
-		return err_set(&v->l->e, LEDGER_ECORRUPT, "merkle: %llu stored hashes, "
+	if (merkle != tile_records(v->seq))
+		return err_set(&v->l->e, LEDGER_ECORRUPT, "merkle: %llu tiles stored, "
 		               "%llu expected for %llu events", (unsigned long long)merkle,
-		               (unsigned long long)merkle_stored_count(v->seq),
+		               (unsigned long long)tile_records(v->seq),
 		               (unsigned long long)v->seq);
+	if ((err = verify_partial_tiles(v)) != LEDGER_OK)
+		return err;
 	if ((err = store_cursor(&c, v->txn, v->l->s, DB_HEADS, &v->l->e)) != LEDGER_OK)
 		return err;
 	for (err = store_cursor_get(c, &k, &x, MDB_FIRST, &v->l->e); err == LEDGER_OK;
@@ -763,7 +816,6 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 	}
 	v.frontier.h = &v.h;
 	if ((err = store_cursor(&v.events, txn, l->s, DB_EVENTS, &l->e)) != LEDGER_OK ||
-	    (err = store_cursor(&v.merkle, txn, l->s, DB_MERKLE, &l->e)) != LEDGER_OK ||
 	    (err = walk_open(&v.bodies, &v, DB_BODIES)) != LEDGER_OK ||
 	    (err = walk_open(&v.redactions, &v, DB_REDACTIONS)) != LEDGER_OK)
 		goto out;
@@ -784,7 +836,6 @@ ledger_err verify_run_at(ledger_verify_stats *out, ledger *l, MDB_txn *txn,
 		out->streams = v.streams.used;
 	}
 out:
-	store_cursor_close(v.merkle);
 	store_cursor_close(v.bodies.c);
 	store_cursor_close(v.redactions.c);
 	store_cursor_close(v.events);

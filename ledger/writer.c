@@ -47,19 +47,19 @@ void writer_free(writer *w)
 	codec_buf_free(&w->input_buf);
 }
 
-static int writer_read_merkle(void *ctx, uint64_t index, merkle_hash out)
+/* A tile the transaction completed: keys grow as tiles complete. */
+static int writer_put_tile(void *ctx, unsigned t, uint64_t n,
+                           const uint8_t key[TILE_KEY_BYTES],
+                           const merkle_hash hashes[TILE_HASHES])
 {
 	writer *w = ctx;
-	uint8_t k[8];
-	MDB_val v;
 
-	put_u64_be(k, index);
-	if (store_get(w->txn, w->s, DB_MERKLE, k, sizeof k, &v, w->e) != LEDGER_OK)
-		return -1;
-	if (v.mv_size != LEDGER_HASH_BYTES)
-		return -1;
-	memcpy(out, v.mv_data, LEDGER_HASH_BYTES);
-	return 0;
+	(void)t;
+	(void)n;
+	w->tile_err = store_put(w->txn, w->s, DB_MERKLE, key, TILE_KEY_BYTES, hashes,
+	                        TILE_HASHES * (size_t)LEDGER_HASH_BYTES, MDB_APPEND,
+	                        w->e);
+	return w->tile_err == LEDGER_OK ? 0 : -1;
 }
 
 static uint64_t now_us(void)
@@ -116,37 +116,45 @@ ledger_err writer_begin(writer *w)
 		return err;
 	if ((err = writer_load_head(w)) != LEDGER_OK)
 		goto fail;
-	int rc = merkle_frontier_load(&w->frontier, w->seq, writer_read_merkle, w);
-	w->frontier.h = &w->h;
-	if (rc != 0) {
-		if (!w->e->msg[0])
-			err_set(w->e, LEDGER_ECORRUPT, "the Merkle tree of size %llu "
-			        "cannot be read (run annals verify)",
-			        (unsigned long long)w->seq);
-		err = LEDGER_ECORRUPT;
+	/* The frontier is the right edge of the tree: all in the partial
+	 * tiles, which the transaction goes on filling. */
+	w->leaf_pending = false;
+	tiles_init(&w->tiles, writer_put_tile, w);
+	if ((err = tiles_load(&w->tiles, w->txn, w->s, w->seq, w->e)) != LEDGER_OK)
+		goto fail;
+	if (merkle_frontier_load(&w->frontier, w->seq, tiles_read_partial,
+	                         &w->tiles) != 0) {
+		err = err_set(w->e, LEDGER_ECORRUPT, "the Merkle tree of size %llu "
+		              "cannot be read (run annals verify)",
+		              (unsigned long long)w->seq);
 		goto fail;
 	}
+	w->frontier.h = &w->h;
 	return LEDGER_OK;
 fail:
 	writer_abort(w);
 	return err;
 }
 
-static int writer_emit_merkle(void *ctx, uint64_t index, const merkle_hash hash)
+/* Add the pending leaf to the tree; its tiles are written as they fill. */
+static ledger_err add_pending_leaf(writer *w)
 {
-	writer *w = ctx;
-	uint8_t k[8];
-
-	put_u64_be(k, index);
-	return store_put(w->txn, w->s, DB_MERKLE, k, 8, hash, LEDGER_HASH_BYTES,
-	                 MDB_APPEND, w->e) == LEDGER_OK ? 0 : -1;
+	w->tile_err = LEDGER_OK;
+	if (merkle_frontier_push(&w->frontier, w->pending_leaf, tiles_emit,
+	                         &w->tiles) != 0)
+		return w->tile_err != LEDGER_OK ? w->tile_err :
+		       err_set(w->e, LEDGER_ECORRUPT, "the Merkle tiles do not follow "
+		               "the tree of size %llu (run annals verify)",
+		               (unsigned long long)w->frontier.size);
+	w->leaf_pending = false;
+	return LEDGER_OK;
 }
 
 /* The last envelope of a transaction carries heads_root (DESIGN §5): its
  * bytes, leaf hash, Merkle leaf and stream head are written again. */
 static ledger_err seal(writer *w)
 {
-	uint8_t root[LEDGER_HASH_BYTES], leaf[LEDGER_HASH_BYTES], k[8];
+	uint8_t root[LEDGER_HASH_BYTES], k[8];
 	uint8_t rel[KEYS_REL_BYTES_MAX];
 	MDB_val v;
 	ledger_err err;
@@ -167,22 +175,19 @@ static ledger_err seal(writer *w)
 	env->heads_root.len = LEDGER_HASH_BYTES;
 	if (!codec_pack(&w->env_buf, &env->base))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	hasher_sha256(&w->h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
+	/* The last leaf was held back from the tree for this. */
+	assert(w->leaf_pending);
+	hasher_sha256(&w->h, w->pending_leaf, leaf_prefix, 1, w->env_buf.data,
+	              w->env_buf.bytes);
 	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
-	                     w->env_buf.bytes, 0, w->e)) != LEDGER_OK)
+	                     w->env_buf.bytes, 0, w->e)) != LEDGER_OK ||
+	    (err = add_pending_leaf(w)) != LEDGER_OK ||
+	    (err = tiles_flush(&w->tiles, w->txn, w->s, w->e)) != LEDGER_OK)
 		return err;
-	/* Redo the last Merkle leaf: its stored hashes are the newest keys. */
-	for (uint64_t i = merkle_stored_count(w->seq - 1); i < merkle_stored_count(w->seq); i++) {
-		put_u64_be(k, i);
-		if ((err = store_del(w->txn, w->s, DB_MERKLE, k, 8, NULL, 0, w->e)) != LEDGER_OK)
-			return err;
-	}
-	w->frontier = w->frontier_prev;
-	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
-		return LEDGER_ESTORE;
 	size_t n = keys_rel(rel, env->country, env->organization);
-	memcpy(w->prev, leaf, LEDGER_HASH_BYTES);
-	return index_put_head(&w->ix, rel, n, env->stream_version, w->seq, leaf);
+	memcpy(w->prev, w->pending_leaf, LEDGER_HASH_BYTES);
+	return index_put_head(&w->ix, rel, n, env->stream_version, w->seq,
+	                      w->pending_leaf);
 }
 
 ledger_err writer_commit(writer *w)
@@ -478,9 +483,10 @@ static ledger_err write_event(writer *w, const append_ctx *x,
 	if (x->ev.type == ANNALS__EVENT_TYPE__REDACTION &&
 	    (err = remove_body(w, x)) != LEDGER_OK)
 		return err;
-	w->frontier_prev = w->frontier;
-	if (merkle_frontier_push(&w->frontier, leaf, writer_emit_merkle, w) != 0)
-		return LEDGER_ESTORE;
+	if (w->leaf_pending && (err = add_pending_leaf(w)) != LEDGER_OK)
+		return err;
+	memcpy(w->pending_leaf, leaf, LEDGER_HASH_BYTES);
+	w->leaf_pending = true;
 	if (heads_batch_add(&w->heads, &w->h, x->env.country, x->env.organization,
 	                    x->env.stream_version, seq) != 0)
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");

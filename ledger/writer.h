@@ -15,6 +15,7 @@
 #include "heads.h"
 #include "index.h"
 #include "merkle.h"
+#include "tiles.h"
 #include "store.h"
 
 #define WRITER_SALT_BYTES   16u
@@ -32,9 +33,14 @@ typedef struct writer {
 	uint64_t seq;                   /* last seq written */
 	uint8_t prev[LEDGER_HASH_BYTES];/* L(seq) */
 	uint64_t recorded_at_us;        /* this transaction's time */
-	merkle_frontier frontier;
-	merkle_frontier frontier_prev;  /* before the last leaf: it is redone
-	                                 * once heads_root is known */
+	merkle_frontier frontier;       /* of the leaves added to the tiles */
+	tile_builder tiles;             /* the Merkle tiles being filled */
+	uint8_t pending_leaf[LEDGER_HASH_BYTES]; /* the last event's leaf: added
+	                                 * to the tree when the next event comes,
+	                                 * or at the seal, which redoes it with
+	                                 * heads_root */
+	bool leaf_pending;
+	ledger_err tile_err;            /* of the last tile written */
 	heads_batch heads;              /* stream heads this transaction moved */
 	uint8_t salt[WRITER_SALT_POOL];
 	size_t salt_used;

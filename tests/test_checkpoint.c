@@ -23,6 +23,7 @@
 #include "heads.h"
 #include "ledger.h"
 #include "merkle.h"
+#include "tiles.h"
 #include "note.h"
 
 #define TEST_EVENTS     70u     /* every proof of every size up to this */
@@ -762,6 +763,7 @@ typedef struct forge {
 	forge_rel rel[TEST_RELS_MAX];
 	size_t rels;
 	merkle_frontier f;
+	tile_builder tiles;
 	uint8_t (*roots)[32];             /* roots[n]: root of size n */
 } forge;
 
@@ -786,14 +788,28 @@ static uint64_t get_be(const void *p)
 	return v;
 }
 
-static int forge_emit(void *ctx, uint64_t index, const merkle_hash hash)
+static int forge_tile(void *ctx, unsigned t, uint64_t n,
+                      const uint8_t key[TILE_KEY_BYTES],
+                      const merkle_hash hashes[TILE_HASHES])
 {
 	forge *g = ctx;
-	uint8_t k[8];
-	MDB_val key = val_of(k, 8), v = val_of(hash, 32);
+	MDB_val k = val_of(key, TILE_KEY_BYTES), v = val_of(hashes, TILE_HASHES * 32);
 
-	put_be(k, index);
-	return mdb_put(g->txn, g->merkle, &key, &v, MDB_APPEND);
+	(void)t;
+	(void)n;
+	return mdb_put(g->txn, g->merkle, &k, &v, MDB_APPEND);
+}
+
+/* The partial tiles of the forged tree, as tiles.h lays them out. */
+static void forge_partial_tiles(forge *g)
+{
+	for (unsigned t = 0; t < TILE_LEVELS; t++) {
+		uint8_t key[2] = { 0x00, (uint8_t)t };
+		MDB_val k = val_of(key, 2), v = val_of(g->tiles.h[t], g->tiles.count[t] * 32);
+
+		if (g->tiles.count[t])
+			CU_ASSERT_FATAL(mdb_put(g->txn, g->merkle, &k, &v, 0) == 0);
+	}
 }
 
 static forge_rel *forge_find(forge *g, const char *country, const char *org)
@@ -862,6 +878,8 @@ static void forge_chain(forge *g, uint64_t rewrite, uint64_t n)
 	uint8_t prev[32] = { 0 }, leaf[32], k[8], body_hash[32];
 
 	CU_ASSERT_FATAL(mdb_drop(g->txn, g->merkle, 0) == 0);
+	memset(&g->f, 0, sizeof g->f);
+	tiles_init(&g->tiles, forge_tile, g);
 	for (uint64_t seq = 1; seq <= n; seq++) {
 		MDB_val key = val_of(k, 8), v;
 		put_be(k, seq);
@@ -887,13 +905,14 @@ static void forge_chain(forge *g, uint64_t rewrite, uint64_t n)
 		r->seq = seq;
 		memcpy(r->leaf, leaf, 32);
 		memcpy(prev, leaf, 32);
-		CU_ASSERT_FATAL(merkle_frontier_push(&g->f, leaf, forge_emit, g) == 0);
+		CU_ASSERT_FATAL(merkle_frontier_push(&g->f, leaf, tiles_emit, &g->tiles) == 0);
 		merkle_frontier_root(g->roots[seq], &g->f);
 		env->prev_hash = saved_prev;
 		env->stream_prev = saved_sp;
 		env->body_hash = saved_bh;
 		annals__envelope__free_unpacked(env, NULL);
 	}
+	forge_partial_tiles(g);
 }
 
 /* Stream heads point at the new leaves; heads of streams cut off by a

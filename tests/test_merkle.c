@@ -28,9 +28,10 @@ typedef struct mem_store {
 	uint64_t leaves;
 } mem_store;
 
-static int mem_read(void *ctx, uint64_t stored_index, merkle_hash out)
+static int mem_read(void *ctx, unsigned level, uint64_t index, merkle_hash out)
 {
 	mem_store *m = ctx;
+	uint64_t stored_index = merkle_stored_index(level, index);
 
 	m->reads++;
 	if (stored_index >= m->count || stored_index >= m->readable)
@@ -40,9 +41,11 @@ static int mem_read(void *ctx, uint64_t stored_index, merkle_hash out)
 }
 
 /* Insists on tlog's order: each append stores at the next free index. */
-static int mem_emit(void *ctx, uint64_t stored_index, const merkle_hash hash)
+static int mem_emit(void *ctx, unsigned level, uint64_t index,
+                    const merkle_hash hash)
 {
 	mem_store *m = ctx;
+	uint64_t stored_index = merkle_stored_index(level, index);
 
 	if (m->emit_fail_at >= 0 && stored_index == (uint64_t)m->emit_fail_at)
 		return 7;

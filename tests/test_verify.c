@@ -120,12 +120,13 @@ static void test_verify_clean(void)
 	CU_ASSERT_EQUAL(vs.bytes, bytes);
 	tree_root(root, ev, n);
 	CU_ASSERT(memcmp(vs.root, root, LEDGER_HASH_BYTES) == 0);
-	/* tlog layout: 2n - popcount(n) stored hashes, 97 for 50 leaves. */
+	/* Tiles of 16: for 50 leaves three complete tiles of level 0, the
+	 * partial tile 0/3 (2 leaves) and the partial tile 1/0. */
 	ledger_stats ls;
 	CU_ASSERT_EQUAL_FATAL(ledger_get_stats(&ls, f.l), LEDGER_OK);
 	for (size_t i = 0; i < ls.dbs_count; i++)
 		if (strcmp(ls.dbs[i].name, "merkle") == 0)
-			CU_ASSERT_EQUAL(ls.dbs[i].entries, 97);
+			CU_ASSERT_EQUAL(ls.dbs[i].entries, 5);
 	/* The same on a read-only handle. */
 	ledger *ro = NULL;
 	fixture_close_ledger(&f);
@@ -241,35 +242,61 @@ static void test_verify_redaction_marks(void)
 	fixture_close(&f);
 }
 
+/* A merkle tile's key, complete (t, n) or the partial one of level t. */
+static size_t tile_key_of(uint8_t key[10], bool complete, unsigned t, uint64_t n)
+{
+	if (!complete) {
+		key[0] = 0x00;
+		key[1] = (uint8_t)t;
+		return 2;
+	}
+	key[0] = 0x01;
+	fixture_u64_key(key + 1, (n + 1) << (4 * (t + 1)));
+	key[9] = (uint8_t)t;
+	return 10;
+}
+
 static void test_verify_changed_merkle_node(void)
 {
 	fixture f;
-	uint8_t key[8];
+	uint8_t key[10];
 	void *val = NULL;
 	size_t val_bytes;
-	/* For 50 leaves the tlog layout stores 97 hashes (indexes 0-96). */
-	static const uint64_t nodes[] = { 0, 1, 2, 30, 60, 95, 96 };
+	/* For 50 leaves: tiles 0/0, 0/1, 0/2 complete (30 hashes each), 0/3
+	 * partial (2 leaves: 3 hashes), 1/0 partial (3 subtrees of 16: 3). */
+	static const struct { bool complete; unsigned t; uint64_t n; size_t at; } tiles[] = {
+		{ true, 0, 0, 0 }, { true, 0, 1, 500 }, { true, 0, 2, 959 },
+		{ false, 0, 3, 0 }, { false, 0, 3, 95 }, { false, 1, 0, 40 },
+	};
 
 	open_filled(&f);
-	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+	for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
 		char what[64];
-		snprintf(what, sizeof what, "merkle node %llu", (unsigned long long)nodes[i]);
-		fixture_u64_key(key, nodes[i]);
-		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, 8, i % 32, 0x10) == 0);
-		expect_corrupt(&f, 0, "merkle", what);
-		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, 8, i % 32, 0x10) == 0);
+		size_t kb = tile_key_of(key, tiles[i].complete, tiles[i].t, tiles[i].n);
+		snprintf(what, sizeof what, "merkle tile %u/%llu", tiles[i].t,
+		         (unsigned long long)tiles[i].n);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, kb, tiles[i].at, 0x10) == 0);
+		expect_corrupt(&f, 0, what, what);
+		CU_ASSERT_FATAL(fixture_db_flip(&f, "merkle", key, kb, tiles[i].at, 0x10) == 0);
 		expect_clean(&f);
 	}
-	/* A deleted node, then an extra one. */
-	fixture_u64_key(key, 40);
-	CU_ASSERT_FATAL(fixture_db_get(&f, "merkle", key, 8, &val, &val_bytes) == 0);
-	CU_ASSERT_FATAL(fixture_db_del(&f, "merkle", key, 8) == 0);
-	expect_corrupt(&f, 0, "merkle", "deleted merkle node");
-	CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, 8, val, val_bytes) == 0);
-	expect_clean(&f);
-	fixture_u64_key(key, 97);
-	CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, 8, val, val_bytes) == 0);
-	expect_corrupt(&f, 0, "merkle", "extra merkle node");
+	/* A deleted tile, complete or partial, then an extra one. */
+	for (unsigned i = 0; i < 2; i++) {
+		size_t kb = tile_key_of(key, i == 0, i, 1 - i);
+		CU_ASSERT_FATAL(fixture_db_get(&f, "merkle", key, kb, &val, &val_bytes) == 0);
+		CU_ASSERT_FATAL(fixture_db_del(&f, "merkle", key, kb) == 0);
+		expect_corrupt(&f, 0, "merkle", i == 0 ? "deleted merkle tile 0/1" :
+		               "deleted merkle tile 1/0");
+		CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, kb, val, val_bytes) == 0);
+		expect_clean(&f);
+		free(val);
+		val = NULL;
+	}
+	size_t kb = tile_key_of(key, true, 0, 0);
+	CU_ASSERT_FATAL(fixture_db_get(&f, "merkle", key, kb, &val, &val_bytes) == 0);
+	kb = tile_key_of(key, true, 0, 3);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "merkle", key, kb, val, val_bytes) == 0);
+	expect_corrupt(&f, 0, "merkle", "extra merkle tile");
 	free(val);
 	fixture_close(&f);
 }

@@ -52,6 +52,18 @@ known_end() {
 	fi
 	known_id=""
 }
+# The name verify gives a Merkle tile, as a pattern, from its key in hex
+# (ledger/tiles.h): 01 ‖ u64be(E) ‖ t is the complete tile
+# t/(E / 16^(t+1) - 1); 00 ‖ t is the tile level t is filling.
+merkle_tile_pattern() {
+	local k=$1 t
+	case $k in
+	01*) t=$((16#${k:18:2}))
+	     echo "merkle tile $t/$(( (16#${k:2:16} >> (4 * (t + 1))) - 1 ))([^0-9]|\$)" ;;
+	*)   t=$((16#${k:2:2})); echo "merkle tile $t/[0-9]+" ;;
+	esac
+}
+
 pass() { passed=$((passed + 1)); }
 fail() {
 	if known_listed "$known_id"; then

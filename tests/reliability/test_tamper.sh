@@ -89,10 +89,10 @@ flips() {
 	printf '  %-12s %4d of %4d one-byte changes found and named%s\n' "$db" $((detected - before)) "$count" "$note"
 }
 
-# The message must name the seq, the Merkle node, the heads-map node (its
+# The message must name the seq, the Merkle tile, the heads-map node (its
 # depth, and its size when the node decodes) or the checkpoint's size.
 name_seq() { echo "seq $(hex2dec "$1")([^0-9]|\$)"; }
-name_merkle() { echo "merkle node $(hex2dec "$1")([^0-9]|\$)"; }
+name_merkle() { merkle_tile_pattern "$1"; }
 name_heads() {
 	# heads.c: the depth follows the epoch (class 0) or the path (8 bytes
 	# in class 1, 32 in class 2)
