@@ -127,6 +127,7 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 	c = NULL;
 	if (err != LEDGER_OK && err != LEDGER_ENOTFOUND)
 		goto out;
+	err = LEDGER_OK;            /* no events: nothing to index */
 	/* Seq by seq, each read by its key: a cursor over the events would
 	 * share the transaction with millions of index writes, and LMDB may
 	 * end such a cursor early when it spills dirty pages. */

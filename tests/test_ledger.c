@@ -16,6 +16,7 @@
 #include "annals.pb-c.h"
 #include "fixture.h"
 #include "ledger.h"
+#include "merkle.h"
 
 #define ORGS \
 	"{\"type\":\"organization\",\"organization\":\"taliban\",\"name\":\"Taliban\"," \
@@ -210,6 +211,84 @@ static void test_ledger_rebuild_other_index_version(void)
 	CU_ASSERT_EQUAL(rs.old_index_version, rs.index_version);
 	CU_ASSERT_EQUAL(ledger_verify(&vs, l), LEDGER_OK);
 	ledger_close(l);
+	fixture_close(&f);
+}
+
+/* Writes a hash at its tlog stored index, as index version 2 kept them. */
+static int old_layout_emit(void *ctx, unsigned level, uint64_t index,
+                           const merkle_hash hash)
+{
+	fixture_env *e = ctx;
+	MDB_dbi merkle;
+	uint8_t k[8];
+	MDB_val key = { 8, k }, val = { LEDGER_HASH_BYTES, (void *)hash };
+
+	fixture_u64_key(k, merkle_stored_index(level, index));
+	return fixture_env_dbi(e, "merkle", &merkle) != 0 ||
+	       mdb_put(e->txn, merkle, &key, &val, MDB_APPEND) != 0 ? -1 : 0;
+}
+
+/* A ledger of index version 2 keeps one Merkle hash a record: rebuild
+ * lays the tree out in tiles again, and proofs and verify then work. */
+static void test_ledger_rebuild_merkle_layout_2(void)
+{
+	static const uint8_t two[4] = { 0, 0, 0, 2 };
+	ledger_rebuild_stats rs;
+	ledger_verify_stats vs;
+	ledger_proof p;
+	merkle_frontier fr = { 0 };
+	fixture_env e;
+	MDB_dbi events, merkle;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	fixture f;
+	ledger *l = NULL;
+
+	OPEN(f, false);
+	CU_ASSERT_FATAL(fixture_fill(&f, 40) == 0);
+	CU_ASSERT_EQUAL_FATAL(ledger_verify(&vs, f.l), LEDGER_OK);
+	CU_ASSERT_FATAL(fixture_env_open(&e, &f) == 0);
+	CU_ASSERT_FATAL(fixture_env_dbi(&e, "events", &events) == 0 &&
+	                fixture_env_dbi(&e, "merkle", &merkle) == 0);
+	CU_ASSERT_FATAL(mdb_drop(e.txn, merkle, 0) == 0);
+	CU_ASSERT_FATAL(mdb_cursor_open(e.txn, events, &c) == 0);
+	for (int rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		merkle_hash leaf;
+		merkle_leaf_hash(leaf, v.mv_data, v.mv_size);
+		CU_ASSERT_FATAL(merkle_frontier_push(&fr, leaf, old_layout_emit, &e) == 0);
+	}
+	mdb_cursor_close(c);
+	CU_ASSERT_EQUAL_FATAL(fr.size, 40);
+	CU_ASSERT_FATAL(fixture_env_close(&e, true) == 0);
+	fixture_close_ledger(&f);
+	CU_ASSERT_FATAL(fixture_db_put(&f, "meta", "index_version", 13, two, 4) == 0);
+	CU_ASSERT_EQUAL(ledger_open(&l, f.dir, 0), LEDGER_EVERSION);
+	ledger_close(l);
+	l = NULL;
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, LEDGER_OPEN_REBUILD), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_rebuild(&rs, l), LEDGER_OK);
+	CU_ASSERT(rs.upgraded && rs.old_index_version == 2 && rs.events == 40);
+	ledger_close(l);
+	l = NULL;
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, 0), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_verify(&vs, l), LEDGER_OK);
+	CU_ASSERT_EQUAL(vs.events, 40);
+	CU_ASSERT_EQUAL(ledger_prove_inclusion(&p, l, 17, LEDGER_SIZE_HEAD), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_prove_consistency(&p, l, 5, 40), LEDGER_OK);
+	ledger_close(l);
+	fixture_close(&f);
+}
+
+/* An empty ledger rebuilds to nothing, and says its indexes were equal. */
+static void test_ledger_rebuild_empty(void)
+{
+	ledger_rebuild_stats rs;
+	fixture f;
+
+	OPEN(f, false);
+	CU_ASSERT_EQUAL(ledger_rebuild(&rs, f.l), LEDGER_OK);
+	CU_ASSERT(rs.equal && rs.events == 0);
 	fixture_close(&f);
 }
 
@@ -1226,6 +1305,8 @@ void suite_ledger(void)
 	CU_add_test(s, "open of a missing dir", test_ledger_open_missing_dir);
 	CU_add_test(s, "open of another version", test_ledger_open_other_version);
 	CU_add_test(s, "rebuild indexes of another version", test_ledger_rebuild_other_index_version);
+	CU_add_test(s, "rebuild of the Merkle layout of index version 2", test_ledger_rebuild_merkle_layout_2);
+	CU_add_test(s, "rebuild of an empty ledger", test_ledger_rebuild_empty);
 	CU_add_test(s, "open of an empty dir", test_ledger_open_empty_dir_is_not_found);
 	CU_add_test(s, "append one and a batch", test_ledger_append_one_and_batch);
 	CU_add_test(s, "chain and hashes", test_ledger_chain_and_hashes);
