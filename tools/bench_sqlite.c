@@ -40,6 +40,7 @@
 #include "hash.h"
 #include "keys.h"
 #include "merkle.h"
+#include "tiles.h"
 #include "reader.h"
 
 #include "bench.h"
@@ -53,7 +54,7 @@ enum {
 	P_LAST, P_INSERT, P_TARGET, P_STATUS,
 	/* equivalent */
 	E_LAST, E_MERKLE_GET, E_ORG_GET, E_ID_GET, E_ENV_GET, E_RETR_GET,
-	E_HEAD_GET, E_EVENT_PUT, E_BODY_PUT, E_MERKLE_PUT, E_HEAD_PUT, E_ID_PUT,
+	E_HEAD_GET, E_EVENT_PUT, E_BODY_PUT, E_MERKLE_PUT, E_MERKLE_DEL, E_HEAD_PUT, E_ID_PUT,
 	E_REL_PUT, E_BYDATE_PUT, E_ORG_PUT, E_RETR_PUT, E_REL_RETRACT, E_STATUS,
 	ST_COUNT
 };
@@ -73,7 +74,7 @@ static const char *const equiv_schema =
 	"CREATE TABLE heads(rel BLOB PRIMARY KEY, version INTEGER NOT NULL,"
 	" seq INTEGER NOT NULL, leaf BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE orgs(slug TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE merkle(idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
+	"CREATE TABLE merkle(key BLOB PRIMARY KEY, hashes BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE retractions(seq INTEGER PRIMARY KEY, by_seq INTEGER NOT NULL);"
 	"CREATE TABLE rel(rel BLOB NOT NULL, day INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" type INTEGER NOT NULL, qualifier INTEGER NOT NULL, last_day INTEGER NOT NULL,"
@@ -90,7 +91,7 @@ static const char *const sql[ST_COUNT] = {
 	             " id, retracts FROM events WHERE country = ? AND organization = ?"
 	             " AND date_start <= ? ORDER BY date_start, seq",
 	[E_LAST] = "SELECT seq, env FROM events ORDER BY seq DESC LIMIT 1",
-	[E_MERKLE_GET] = "SELECT hash FROM merkle WHERE idx = ?",
+	[E_MERKLE_GET] = "SELECT hashes FROM merkle WHERE key = ?",
 	[E_ORG_GET] = "SELECT seq FROM orgs WHERE slug = ?",
 	[E_ID_GET] = "SELECT seq FROM ids WHERE id = ?",
 	[E_ENV_GET] = "SELECT env FROM events WHERE seq = ?",
@@ -98,7 +99,8 @@ static const char *const sql[ST_COUNT] = {
 	[E_HEAD_GET] = "SELECT version, leaf FROM heads WHERE rel = ?",
 	[E_EVENT_PUT] = "INSERT INTO events VALUES(?,?)",
 	[E_BODY_PUT] = "INSERT INTO bodies VALUES(?,?)",
-	[E_MERKLE_PUT] = "INSERT INTO merkle VALUES(?,?)",
+	[E_MERKLE_PUT] = "INSERT OR REPLACE INTO merkle VALUES(?,?)",
+	[E_MERKLE_DEL] = "DELETE FROM merkle WHERE key = ?",
 	[E_HEAD_PUT] = "INSERT OR REPLACE INTO heads VALUES(?,?,?,?)",
 	[E_ID_PUT] = "INSERT INTO ids VALUES(?,?)",
 	[E_REL_PUT] = "INSERT INTO rel VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -123,6 +125,7 @@ typedef struct peer {
 	uint8_t prev[LEDGER_HASH_BYTES];
 	uint64_t recorded_at_us;
 	merkle_frontier frontier;
+	tile_builder tiles;             /* the Merkle tiles, as annals keeps them */
 	uint8_t salt[PEER_SALT_POOL];
 	size_t salt_used;
 	fold f;
@@ -222,19 +225,68 @@ static void peer_close(peer *p)
 
 /* ---- transactions ---- */
 
-static int merkle_read(void *ctx, uint64_t index, merkle_hash out)
+static void merkle_put(peer *p, const uint8_t *key, size_t key_bytes,
+                       const void *hashes, size_t bytes)
 {
-	peer *p = ctx;
-	int ok = 0;
+	sqlite3_bind_blob(p->st[E_MERKLE_PUT], 1, key, (int)key_bytes, SQLITE_STATIC);
+	sqlite3_bind_blob(p->st[E_MERKLE_PUT], 2, hashes, (int)bytes, SQLITE_STATIC);
+	step_done(p, E_MERKLE_PUT);
+}
 
-	sqlite3_bind_int64(p->st[E_MERKLE_GET], 1, (sqlite3_int64)index);
-	if (step_row(p, E_MERKLE_GET) &&
-	    sqlite3_column_bytes(p->st[E_MERKLE_GET], 0) == LEDGER_HASH_BYTES) {
-		memcpy(out, sqlite3_column_blob(p->st[E_MERKLE_GET], 0), LEDGER_HASH_BYTES);
-		ok = 1;
+/* A tile the transaction completed (tiles.h). */
+static int merkle_put_tile(void *ctx, unsigned t, uint64_t n,
+                           const uint8_t key[TILE_KEY_BYTES],
+                           const merkle_hash hashes[TILE_HASHES])
+{
+	(void)t;
+	(void)n;
+	merkle_put(ctx, key, TILE_KEY_BYTES, hashes,
+	           TILE_HASHES * (size_t)LEDGER_HASH_BYTES);
+	return 0;
+}
+
+/* The partial tiles of the tree of p->seq leaves, as tiles_load reads
+ * them from LMDB. */
+static void merkle_load(peer *p)
+{
+	tiles_init(&p->tiles, merkle_put_tile, p);
+	p->tiles.size = p->seq;
+	for (unsigned t = 0; t < TILE_LEVELS; t++) {
+		unsigned want = tile_stored(t, tile_index_at(t, p->seq), p->seq);
+		uint8_t key[TILE_PARTIAL_KEY_BYTES];
+
+		if (!want)
+			continue;
+		tile_key_partial(key, t);
+		sqlite3_bind_blob(p->st[E_MERKLE_GET], 1, key, sizeof key, SQLITE_STATIC);
+		if (!step_row(p, E_MERKLE_GET) ||
+		    sqlite3_column_bytes(p->st[E_MERKLE_GET], 0) != (int)(want * LEDGER_HASH_BYTES))
+			die(p, "a partial Merkle tile is missing");
+		memcpy(p->tiles.h[t], sqlite3_column_blob(p->st[E_MERKLE_GET], 0),
+		       want * (size_t)LEDGER_HASH_BYTES);
+		sqlite3_reset(p->st[E_MERKLE_GET]);
+		p->tiles.count[t] = want;
+		p->tiles.loaded |= 1u << t;
 	}
-	sqlite3_reset(p->st[E_MERKLE_GET]);
-	return ok ? 0 : -1;
+	if (merkle_frontier_load(&p->frontier, p->seq, tiles_read_partial, &p->tiles) != 0)
+		die(p, "the Merkle frontier cannot be read");
+}
+
+/* The partial tiles at commit, as tiles_flush writes them. */
+static void merkle_flush(peer *p)
+{
+	for (unsigned t = 0; t < TILE_LEVELS; t++) {
+		uint8_t key[TILE_PARTIAL_KEY_BYTES];
+
+		tile_key_partial(key, t);
+		if (p->tiles.count[t]) {
+			merkle_put(p, key, sizeof key, p->tiles.h[t],
+			           p->tiles.count[t] * (size_t)LEDGER_HASH_BYTES);
+		} else if (p->tiles.loaded & (1u << t)) {
+			sqlite3_bind_blob(p->st[E_MERKLE_DEL], 1, key, sizeof key, SQLITE_STATIC);
+			step_done(p, E_MERKLE_DEL);
+		}
+	}
 }
 
 /* Begin a write transaction and load the head as annals' writer_begin
@@ -267,12 +319,13 @@ static void peer_begin(peer *p)
 			p->recorded_at_us = e->recorded_at_us;
 	}
 	sqlite3_reset(p->st[E_LAST]);
-	if (merkle_frontier_load(&p->frontier, p->seq, merkle_read, p) != 0)
-		die(p, "the Merkle frontier cannot be read");
+	merkle_load(p);
 }
 
 static void peer_commit(peer *p)
 {
+	if (p->kind != PEER_PLAIN)
+		merkle_flush(p);
 	exec_sql(p, "COMMIT");
 }
 
@@ -355,16 +408,6 @@ static Annals__Envelope *get_envelope(peer *p, uint64_t seq)
 		                          (size_t)sqlite3_column_bytes(p->st[E_ENV_GET], 0));
 	sqlite3_reset(p->st[E_ENV_GET]);
 	return e;
-}
-
-static int merkle_emit(void *ctx, uint64_t index, const merkle_hash hash)
-{
-	peer *p = ctx;
-
-	sqlite3_bind_int64(p->st[E_MERKLE_PUT], 1, (sqlite3_int64)index);
-	sqlite3_bind_blob(p->st[E_MERKLE_PUT], 2, hash, LEDGER_HASH_BYTES, SQLITE_STATIC);
-	step_done(p, E_MERKLE_PUT);
-	return 0;
 }
 
 static const uint8_t *peer_salt(peer *p)
@@ -502,7 +545,8 @@ static void equiv_write(peer *p, equiv_ctx *x)
 	sqlite3_bind_int64(p->st[E_BODY_PUT], 1, seq);
 	sqlite3_bind_blob(p->st[E_BODY_PUT], 2, p->body_buf.data, (int)p->body_buf.bytes, SQLITE_STATIC);
 	step_done(p, E_BODY_PUT);
-	merkle_frontier_push(&p->frontier, x->leaf, merkle_emit, p);
+	if (merkle_frontier_push(&p->frontier, x->leaf, tiles_emit, &p->tiles) != 0)
+		die(p, "the Merkle tiles are out of step");
 	s = p->st[E_HEAD_PUT];
 	sqlite3_bind_blob(s, 1, x->rel, (int)x->rel_bytes, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)env->stream_version);
