@@ -122,16 +122,11 @@ for k in 1 2 50; do
 	expect_caught "last $k events deleted" db "seq|merkle|checkpoint"
 	for ((s = N - k + 1; s <= N; s++)); do "$TAMPER" db del bodies "$(seqkey $s)" || true; done
 	expect_caught "last $k events and bodies deleted" db "seq|merkle|checkpoint"
-	# Their ids and Merkle nodes too: a prefix of the log, but the stored
-	# checkpoints and stream heads still tell.
-	ids=$("$ANNALS" -d base log --from $((N - k + 1)) --json | jq -r .id)
-	for id in $ids; do
-		"$TAMPER" db del ids "$(printf '%s' "$id" | od -An -tx1 | tr -d ' \n')" || true
-	done
-	keep=$((2 * (N - k) - $(printf '%d' "$N" | awk -v n=$((N - k)) '{ c = 0; while (n) { c += n % 2; n = int(n / 2) } print c }')))
-	total=$("$TAMPER" db count merkle)
-	for ((x = keep; x < total; x++)); do "$TAMPER" db del merkle "$(seqkey $x)" || true; done
-	expect_caught "last $k events deleted with their bodies, ids and Merkle nodes" db "seq|merkle|checkpoint|stream|heads"
+	# Every index and the Merkle tiles of the shorter log too (rebuild lays
+	# them out from what is left): a prefix of the log, but the stored
+	# checkpoints still tell.
+	"$ANNALS" -d db rebuild >/dev/null 2>&1
+	expect_caught "last $k events deleted with their bodies, and the indexes and Merkle tiles rebuilt" db "seq|merkle|checkpoint|stream|heads"
 done
 
 # A rolled-back copy (a backup made before the last transactions) verifies
