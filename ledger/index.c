@@ -427,18 +427,24 @@ ledger_err index_event(indexer *ix, MDB_txn *txn, const Annals__Envelope *env,
 
 /* Fold the rel entries of [from, to) days into f, leaving out events
  * retracted as of as_of and events after it; counts entries seen and
- * folding events applied (either may be NULL). */
-static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
-                             const uint8_t *rel, size_t rel_bytes, uint32_t from,
-                             uint32_t to, uint64_t as_of, uint64_t *seen,
-                             uint64_t *applied)
+ * folding events applied (either may be NULL). With `limit` entries
+ * folded and one more in the range, stops and sets *more (when not
+ * NULL). */
+static ledger_err fold_range_limit(fold *f, indexer *ix, MDB_txn *txn,
+                                   const uint8_t *rel, size_t rel_bytes,
+                                   uint32_t from, uint32_t to, uint64_t as_of,
+                                   uint64_t *seen, uint64_t *applied,
+                                   uint64_t limit, bool *more)
 {
 	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	index_entry x;
+	uint64_t folded = 0;
 	ledger_err err = store_cursor(&c, txn, ix->s, DB_REL, ix->e);
 
+	if (more)
+		*more = false;
 	if (err != LEDGER_OK)
 		return err;
 	k.mv_size = rel_key(key, rel, rel_bytes, from, 0);
@@ -454,6 +460,12 @@ static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
 		}
 		if (x.ev.first_day >= to)
 			break;
+		if (folded == limit) {
+			if (more)
+				*more = true;
+			break;
+		}
+		folded++;
 		if (x.seq > as_of)
 			continue;
 		if (seen)
@@ -469,6 +481,15 @@ static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
 	}
 	store_cursor_close(c);
 	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
+static ledger_err fold_range(fold *f, indexer *ix, MDB_txn *txn,
+                             const uint8_t *rel, size_t rel_bytes, uint32_t from,
+                             uint32_t to, uint64_t as_of, uint64_t *seen,
+                             uint64_t *applied)
+{
+	return fold_range_limit(f, ix, txn, rel, rel_bytes, from, to, as_of, seen,
+	                        applied, UINT64_MAX, NULL);
 }
 
 /* The bucket work of one relationship: its key, and a cursor of agg and
@@ -582,17 +603,34 @@ ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
 		 * or before: each bucket folds its parent up to its end, so one
 		 * bucket a level. A month without day buckets is read from its
 		 * events. */
+		uint32_t month = unit_start(UNIT_MONTH, at);
 		err = bucket_open(&b, ix, txn, rel, rel_bytes);
 		for (unsigned unit = UNITS; unit-- > 0 && err == LEDGER_OK;) {
 			uint32_t lo = unit == UNIT_CENTURY ? 1 : unit_start(unit + 1, at);
 			uint32_t hi = unit == UNIT_DAY ? to : unit_start(unit, at);
-			err = agg_last(any ? g : f, &found, &b, unit, lo, hi);
+			if (unit == UNIT_DAY) {
+				/* Up to at in a month with fewer events than a busy
+				 * month's: those events, without a day-bucket seek. */
+				bool more;
+				fold_reset(g);
+				err = fold_range_limit(g, ix, txn, rel, rel_bytes, month, to,
+				                       UINT64_MAX, NULL, NULL,
+				                       INDEX_DAY_MIN_EVENTS, &more);
+				if (err == LEDGER_OK && !more) {
+					if (!fold_compose(f, g))
+						err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
+					month = to;
+					break;
+				}
+			}
+			if (err == LEDGER_OK)
+				err = agg_last(any ? g : f, &found, &b, unit, lo, hi);
 			if (err == LEDGER_OK && found && any && !fold_compose(f, g))
 				err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
 			any = any || found;
 		}
 		bucket_close(&b);
-		from = found ? to : unit_start(UNIT_MONTH, at);
+		from = found ? to : month;
 	}
 	if (err != LEDGER_OK || from >= to)
 		return err;

@@ -31,6 +31,9 @@ struct ledger {
 	indexer *rx;                          /* folds for queries, made on first use */
 	hasher *sha;                          /* SHA-256 for roots and proofs, made
 	                                       * on first use (ledger_sha) */
+	bool head_known;                      /* query_head's last answer: */
+	size_t head_txn_id;                   /* the newest seq seen by read */
+	uint64_t head_seq;                    /* transactions of this id */
 	uint64_t root_size;                   /* the largest tree size whose root */
 	uint8_t root[LEDGER_HASH_BYTES];      /* was computed here (0: none): a
 	                                       * size's root never changes */

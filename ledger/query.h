@@ -13,7 +13,9 @@
  * `what` otherwise. */
 ledger_err query_day(uint32_t *out, ledger *l, const char *text, const char *what);
 
-/* The newest seq (0 when empty). */
+/* The newest seq (0 when empty) seen by txn, which must be a read
+ * transaction: the answer is kept on l for the next read transaction of
+ * the same id (mdb_txn_id), which sees the same ledger. */
 ledger_err query_head(uint64_t *out, ledger *l, MDB_txn *txn);
 
 /* The seq an as-of names: NULL the head, digits a seq <= head, else an RFC

@@ -57,15 +57,30 @@ ledger_err query_head(uint64_t *out, ledger *l, MDB_txn *txn)
 {
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
-	ledger_err err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e);
+	size_t id = mdb_txn_id(txn);
+	ledger_err err;
 
+	/* A read transaction sees the ledger as the write transaction of its
+	 * id left it: the same id, the same newest seq. */
+	if (l->head_known && l->head_txn_id == id) {
+		*out = l->head_seq;
+		return LEDGER_OK;
+	}
 	*out = 0;
+	err = store_cursor(&c, txn, l->s, DB_EVENTS, &l->e);
 	if (err == LEDGER_OK)
 		err = store_cursor_get(c, &k, &v, MDB_LAST, &l->e);
 	if (err == LEDGER_OK)
 		*out = get_u64_be(k.mv_data);
 	store_cursor_close(c);
-	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+	if (err == LEDGER_ENOTFOUND)
+		err = LEDGER_OK;
+	if (err == LEDGER_OK) {
+		l->head_known = true;
+		l->head_txn_id = id;
+		l->head_seq = *out;
+	}
+	return err;
 }
 
 static ledger_err recorded_at(uint64_t *out, ledger *l, MDB_txn *txn, uint64_t seq)
