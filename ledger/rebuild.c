@@ -71,27 +71,6 @@ static ledger_err reheads(ledger *l, hasher *h, MDB_txn *txn,
 	return err;
 }
 
-typedef struct retile {
-	ledger *l;
-	MDB_txn *txn;
-	ledger_err err;
-} retile;
-
-/* A tile the rebuilt tree completed: appended, as the writer does. */
-static int put_tile(void *ctx, unsigned t, uint64_t n,
-                    const uint8_t key[TILE_KEY_BYTES],
-                    const merkle_hash hashes[TILE_HASHES])
-{
-	retile *r = ctx;
-
-	(void)t;
-	(void)n;
-	r->err = store_put(r->txn, r->l->s, DB_MERKLE, key, TILE_KEY_BYTES, hashes,
-	                   TILE_HASHES * (size_t)LEDGER_HASH_BYTES, MDB_APPEND,
-	                   &r->l->e);
-	return r->err == LEDGER_OK ? 0 : -1;
-}
-
 /* Index every stored event again, in seq order, and lay out its Merkle
  * tree again. */
 static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
@@ -105,7 +84,7 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 	arena a;
 	heads_batch moved = { 0 };
 	merkle_frontier frontier = { 0 };
-	retile rt = { l, txn, LEDGER_OK };
+	tile_store ts = { txn, l->s, &l->e, LEDGER_OK };
 	tile_builder *tiles = malloc(sizeof *tiles);
 	ledger_err err;
 
@@ -114,7 +93,7 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		return err_set(&l->e, LEDGER_ENOMEM, "cannot set up SHA-256");
 	}
 	arena_init(&a);
-	tiles_init(tiles, put_tile, &rt);
+	tiles_init(tiles, tiles_store_done, &ts);
 	frontier.h = &h;
 	uint64_t last = 0;
 	uint8_t key[8];
@@ -148,11 +127,11 @@ static ledger_err reindex(ledger_rebuild_stats *out, ledger *l, MDB_txn *txn,
 		}
 		hasher_sha256(&h, leaf, leaf_prefix, 1, v.mv_data, v.mv_size);
 		if (merkle_frontier_push(&frontier, leaf, tiles_emit, tiles) != 0) {
-			if (rt.err == LEDGER_OK)
-				rt.err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the "
+			if (ts.err == LEDGER_OK)
+				ts.err = err_set(&l->e, LEDGER_ECORRUPT, "seq %llu: the "
 				                 "Merkle tiles cannot be laid out",
 				                 (unsigned long long)seq);
-			err = rt.err;
+			err = ts.err;
 			break;
 		}
 		if ((err = index_event(ix, txn, env, seq, leaf)) != LEDGER_OK) {

@@ -100,6 +100,20 @@ void tile_name(char *out, size_t cap, const void *key, size_t key_bytes,
 		snprintf(out, cap, "?");
 }
 
+int tiles_store_done(void *ctx, unsigned t, uint64_t n,
+                     const uint8_t key[TILE_KEY_BYTES],
+                     const merkle_hash hashes[TILE_HASHES])
+{
+	tile_store *ts = ctx;
+
+	(void)t;
+	(void)n;
+	ts->err = store_put(ts->txn, ts->s, DB_MERKLE, key, TILE_KEY_BYTES, hashes,
+	                    TILE_HASHES * (size_t)LEDGER_HASH_BYTES, MDB_APPEND,
+	                    ts->e);
+	return ts->err == LEDGER_OK ? 0 : -1;
+}
+
 void tiles_init(tile_builder *b, tile_done_fn done, void *done_ctx)
 {
 	b->size = 0;

@@ -74,6 +74,21 @@ typedef int (*tile_done_fn)(void *ctx, unsigned t, uint64_t n,
                             const uint8_t key[TILE_KEY_BYTES],
                             const merkle_hash hashes[TILE_HASHES]);
 
+/* Where tiles_store_done appends the completed tiles; err is the result of
+ * the last put. */
+typedef struct tile_store {
+	MDB_txn *txn;
+	const store *s;
+	errbuf *e;
+	ledger_err err;
+} tile_store;
+
+/* tile_done_fn appending each completed tile to the merkle database of the
+ * tile_store ctx (MDB_APPEND: they complete in key order). */
+int tiles_store_done(void *ctx, unsigned t, uint64_t n,
+                     const uint8_t key[TILE_KEY_BYTES],
+                     const merkle_hash hashes[TILE_HASHES]);
+
 /* The tiles being filled at the right edge of a tree, in memory: what an
  * append or a verify pass emits goes through tiles_emit. */
 typedef struct tile_builder {

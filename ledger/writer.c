@@ -47,21 +47,6 @@ void writer_free(writer *w)
 	codec_buf_free(&w->input_buf);
 }
 
-/* A tile the transaction completed: keys grow as tiles complete. */
-static int writer_put_tile(void *ctx, unsigned t, uint64_t n,
-                           const uint8_t key[TILE_KEY_BYTES],
-                           const merkle_hash hashes[TILE_HASHES])
-{
-	writer *w = ctx;
-
-	(void)t;
-	(void)n;
-	w->tile_err = store_put(w->txn, w->s, DB_MERKLE, key, TILE_KEY_BYTES, hashes,
-	                        TILE_HASHES * (size_t)LEDGER_HASH_BYTES, MDB_APPEND,
-	                        w->e);
-	return w->tile_err == LEDGER_OK ? 0 : -1;
-}
-
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -119,7 +104,8 @@ ledger_err writer_begin(writer *w)
 	/* The frontier is the right edge of the tree: all in the partial
 	 * tiles, which the transaction goes on filling. */
 	w->leaf_pending = false;
-	tiles_init(&w->tiles, writer_put_tile, w);
+	w->tile_out = (tile_store){ w->txn, w->s, w->e, LEDGER_OK };
+	tiles_init(&w->tiles, tiles_store_done, &w->tile_out);
 	if ((err = tiles_load(&w->tiles, w->txn, w->s, w->seq, w->e)) != LEDGER_OK)
 		goto fail;
 	if (merkle_frontier_load(&w->frontier, w->seq, tiles_read_partial,
@@ -139,10 +125,10 @@ fail:
 /* Add the pending leaf to the tree; its tiles are written as they fill. */
 static ledger_err add_pending_leaf(writer *w)
 {
-	w->tile_err = LEDGER_OK;
+	w->tile_out.err = LEDGER_OK;
 	if (merkle_frontier_push(&w->frontier, w->pending_leaf, tiles_emit,
 	                         &w->tiles) != 0)
-		return w->tile_err != LEDGER_OK ? w->tile_err :
+		return w->tile_out.err != LEDGER_OK ? w->tile_out.err :
 		       err_set(w->e, LEDGER_ECORRUPT, "the Merkle tiles do not follow "
 		               "the tree of size %llu (run annals verify)",
 		               (unsigned long long)w->frontier.size);

@@ -40,7 +40,8 @@ typedef struct writer {
 	                                 * or at the seal, which redoes it with
 	                                 * heads_root */
 	bool leaf_pending;
-	ledger_err tile_err;            /* of the last tile written */
+	tile_store tile_out;            /* where the tiles go, and how the
+	                                 * last write went */
 	heads_batch heads;              /* stream heads this transaction moved */
 	uint8_t salt[WRITER_SALT_POOL];
 	size_t salt_used;

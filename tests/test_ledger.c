@@ -180,25 +180,36 @@ static void test_ledger_open_other_version(void)
 	}
 }
 
+/* Mark f's closed ledger as of index version `version`: refused by a plain
+ * open, then opened for rebuild and rebuilt into *rs; returns the handle. */
+static ledger *rebuild_from_version(fixture *f, uint32_t version,
+                                    ledger_rebuild_stats *rs)
+{
+	const uint8_t v[4] = { 0, 0, 0, (uint8_t)version };
+	ledger *l = NULL;
+
+	CU_ASSERT_FATAL(fixture_db_put(f, "meta", "index_version", 13, v, 4) == 0);
+	CU_ASSERT_EQUAL(ledger_open(&l, f->dir, 0), LEDGER_EVERSION);
+	ledger_close(l);
+	l = NULL;
+	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f->dir, LEDGER_OPEN_REBUILD), LEDGER_OK);
+	CU_ASSERT_EQUAL(ledger_rebuild(rs, l), LEDGER_OK);
+	return l;
+}
+
 /* Indexes of an older index version are rebuilt on request and said to be
  * replaced, not to differ; a second rebuild then compares equal. */
 static void test_ledger_rebuild_other_index_version(void)
 {
-	static const uint8_t one[4] = { 0, 0, 0, 1 };
 	ledger_rebuild_stats rs;
 	ledger_verify_stats vs;
 	fixture f;
-	ledger *l = NULL;
+	ledger *l;
 
 	OPEN(f, false);
 	CU_ASSERT_FATAL(fixture_fill(&f, 40) == 0);
 	fixture_close_ledger(&f);
-	CU_ASSERT_FATAL(fixture_db_put(&f, "meta", "index_version", 13, one, 4) == 0);
-	CU_ASSERT_EQUAL(ledger_open(&l, f.dir, 0), LEDGER_EVERSION);
-	ledger_close(l);
-	l = NULL;
-	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, LEDGER_OPEN_REBUILD), LEDGER_OK);
-	CU_ASSERT_EQUAL(ledger_rebuild(&rs, l), LEDGER_OK);
+	l = rebuild_from_version(&f, 1, &rs);
 	CU_ASSERT(rs.upgraded && !rs.equal);
 	CU_ASSERT_EQUAL(rs.old_index_version, 1);
 	CU_ASSERT(rs.index_version > 1);
@@ -232,7 +243,6 @@ static int old_layout_emit(void *ctx, unsigned level, uint64_t index,
  * lays the tree out in tiles again, and proofs and verify then work. */
 static void test_ledger_rebuild_merkle_layout_2(void)
 {
-	static const uint8_t two[4] = { 0, 0, 0, 2 };
 	ledger_rebuild_stats rs;
 	ledger_verify_stats vs;
 	ledger_proof p;
@@ -242,7 +252,7 @@ static void test_ledger_rebuild_merkle_layout_2(void)
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	fixture f;
-	ledger *l = NULL;
+	ledger *l;
 
 	OPEN(f, false);
 	CU_ASSERT_FATAL(fixture_fill(&f, 40) == 0);
@@ -262,12 +272,7 @@ static void test_ledger_rebuild_merkle_layout_2(void)
 	CU_ASSERT_EQUAL_FATAL(fr.size, 40);
 	CU_ASSERT_FATAL(fixture_env_close(&e, true) == 0);
 	fixture_close_ledger(&f);
-	CU_ASSERT_FATAL(fixture_db_put(&f, "meta", "index_version", 13, two, 4) == 0);
-	CU_ASSERT_EQUAL(ledger_open(&l, f.dir, 0), LEDGER_EVERSION);
-	ledger_close(l);
-	l = NULL;
-	CU_ASSERT_EQUAL_FATAL(ledger_open(&l, f.dir, LEDGER_OPEN_REBUILD), LEDGER_OK);
-	CU_ASSERT_EQUAL(ledger_rebuild(&rs, l), LEDGER_OK);
+	l = rebuild_from_version(&f, 2, &rs);
 	CU_ASSERT(rs.upgraded && rs.old_index_version == 2 && rs.events == 40);
 	ledger_close(l);
 	l = NULL;
