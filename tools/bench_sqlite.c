@@ -10,9 +10,10 @@
  *           folds them with the library's fold code.
  *   equiv   an equivalent of annals: the same reader, validation, content
  *           MAC, encoding, SHA-256 chain, stream links and Merkle frontier
- *           (libannals' own reader.c, event.c, codec.c, hash.c, merkle.c),
- *           with every annals index mirrored as a table: events, bodies,
- *           ids, heads, orgs, merkle, retractions, rel, bydate. It does not
+ *           (libannals' own reader.c, event.c, codec.c, hash.c, merkle.c,
+ *           tiles.c), with every annals index mirrored as a table: events,
+ *           bodies, ids, heads, orgs, merkle (tiles), retractions, rel,
+ *           bydate. It does not
  *           keep the heads map, the bucket folds or the current-status
  *           projection, so it does less work than annals; its status folds
  *           the rel rows like the plain one.
