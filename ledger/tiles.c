@@ -47,8 +47,12 @@ unsigned tile_stored(unsigned t, uint64_t n, uint64_t size)
 
 void tile_key_complete(uint8_t key[TILE_KEY_BYTES], unsigned t, uint64_t n)
 {
+	unsigned shift = TILE_HEIGHT * (t + 1);
+
+	/* A tile of the top level (t = 15) would complete at 2^64 leaves:
+	 * never in a tree of < 2^63; its key saturates rather than shift by 64. */
 	key[0] = 0x01;
-	put_u64_be(key + 1, (n + 1) << (TILE_HEIGHT * (t + 1)));
+	put_u64_be(key + 1, shift >= 64 ? UINT64_MAX : (n + 1) << shift);
 	key[9] = (uint8_t)t;
 }
 

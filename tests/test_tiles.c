@@ -227,6 +227,17 @@ static void test_tiles_layout(void)
 	CU_ASSERT_STRING_EQUAL(name, "1/3");
 	tile_name(name, sizeof name, "\x02\x01", 2, 1000);
 	CU_ASSERT_STRING_EQUAL(name, "?");
+	/* The top tile level of a tree of 2^62 leaves: 4 subtrees of 2^60,
+	 * 4 + 2 + 1 hashes, never complete; no shift by 64 on the way. */
+	CU_ASSERT_EQUAL(tile_stored(15, 0, 1ull << 62), 7);
+	CU_ASSERT_EQUAL(tile_key(key, 15, 0, 1ull << 62), TILE_PARTIAL_KEY_BYTES);
+	CU_ASSERT_EQUAL(tile_records(1ull << 62), 1 + (1ull << 58) + (1ull << 54) +
+	                (1ull << 50) + (1ull << 46) + (1ull << 42) + (1ull << 38) +
+	                (1ull << 34) + (1ull << 30) + (1ull << 26) + (1ull << 22) +
+	                (1ull << 18) + (1ull << 14) + (1ull << 10) + (1ull << 6) +
+	                (1ull << 2));
+	tile_key_complete(key, 15, 0);
+	CU_ASSERT(key[1] == 0xff && key[8] == 0xff && key[9] == 15);
 }
 
 void suite_tiles(void)
