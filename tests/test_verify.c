@@ -316,6 +316,35 @@ static void test_verify_truncated_log(void)
 	fixture_close(&f);
 }
 
+/* A log cut back to a multiple of 16 leaves takes as many tiles as the
+ * longer one (31 and 32 leaves: three); the tiles past the log still say
+ * it was truncated, at the first missing seq. */
+static void test_verify_truncated_at_a_tile(void)
+{
+	static const uint64_t sizes[] = { 32, 35, 48 };
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		fixture f;
+		uint8_t key[8];
+		ledger_import_stats st;
+		ledger_verify_stats vs;
+
+		CU_ASSERT_FATAL(fixture_open(&f) == 0);
+		CU_ASSERT_FATAL(fixture_fill(&f, sizes[i] - 1) == 0);
+		CU_ASSERT_EQUAL_FATAL(fixture_import(&f, "{\"type\":\"meeting\","
+		                      "\"country\":\"KZ\",\"organization\":\"alpha\","
+		                      "\"date\":\"2024\",\"summary\":\"the last one\"}\n",
+		                      &st), LEDGER_OK);
+		CU_ASSERT_EQUAL(ledger_verify(&vs, f.l), LEDGER_OK);
+		CU_ASSERT_EQUAL(vs.events, sizes[i]);
+		fixture_u64_key(key, sizes[i]);
+		CU_ASSERT_FATAL(fixture_db_del(&f, "events", key, 8) == 0);
+		CU_ASSERT_FATAL(fixture_db_del(&f, "bodies", key, 8) == 0);
+		expect_corrupt(&f, sizes[i], "truncated", "the last event of a tile cut");
+		fixture_close(&f);
+	}
+}
+
 static void test_verify_deleted_middle_event(void)
 {
 	fixture f;
@@ -811,6 +840,7 @@ void suite_verify(void)
 	CU_add_test(s, "deleted body", test_verify_deleted_body);
 	CU_add_test(s, "redaction marks", test_verify_redaction_marks);
 	CU_add_test(s, "changed merkle node", test_verify_changed_merkle_node);
+	CU_add_test(s, "truncated at a tile boundary", test_verify_truncated_at_a_tile);
 	CU_add_test(s, "truncated log", test_verify_truncated_log);
 	CU_add_test(s, "deleted middle event", test_verify_deleted_middle_event);
 	CU_add_test(s, "swapped envelopes", test_verify_swapped_envelopes);
