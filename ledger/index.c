@@ -121,8 +121,9 @@ enum index_unit {
  * events fold to something; day buckets only in busy months, those with
  * INDEX_DAY_MIN_EVENTS folding events or more.
  * status key: the relationship key; value: the stream's version, u64
- * big-endian, then the fold of all its events (every relationship with a
- * country has one). */
+ * big-endian, the first day of its earliest dated event, u32 big-endian
+ * (kept for streams with buckets, else 0), then the fold of all its events
+ * (every relationship with a country has one). */
 static size_t agg_key(uint8_t *key, const uint8_t *rel, size_t rel_bytes,
                       unsigned unit, uint32_t start)
 {
@@ -525,6 +526,21 @@ static void bucket_close(bucket_ctx *b)
 	b->agg = b->rels = NULL;
 }
 
+/* The first day of the stream's earliest dated event (0: none): the rel
+ * entries are in day order, undated ones (day 0) first. */
+static ledger_err first_dated_day(uint32_t *out, bucket_ctx *b)
+{
+	uint8_t key[INDEX_REL_KEY_BYTES_MAX];
+	MDB_val k = { rel_key(key, b->rel, b->rel_bytes, 1, 0), key }, v;
+	ledger_err err = store_cursor_get(b->rels, &k, &v, MDB_SET_RANGE, b->ix->e);
+
+	*out = 0;
+	if (err == LEDGER_OK && k.mv_size == b->rel_bytes + 13 &&
+	    memcmp(k.mv_data, key, b->rel_bytes + 1) == 0)
+		*out = get_u32_be((const uint8_t *)k.mv_data + b->rel_bytes + 1);
+	return err == LEDGER_ENOTFOUND ? LEDGER_OK : err;
+}
+
 /* Seek c to the first key at or after key[0..n); *day gets the u32
  * big-endian at key[prefix] of the key found when it has n bytes, shares
  * key[0..prefix) and is below `to`, else `to`. */
@@ -588,7 +604,7 @@ static ledger_err agg_last(fold *out, bool *found, bucket_ctx *b,
 
 ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
                          const uint8_t *rel, size_t rel_bytes, uint32_t at,
-                         uint64_t version)
+                         uint64_t version, uint32_t first_day)
 {
 	uint32_t to = at == LEDGER_DAY_MAX ? LEDGER_DAY_MAX + 1 : at + 1, from = 1;
 	fold *g = f == &ix->g ? &ix->f : &ix->g;
@@ -608,6 +624,12 @@ ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
 		for (unsigned unit = UNITS; unit-- > 0 && err == LEDGER_OK;) {
 			uint32_t lo = unit == UNIT_CENTURY ? 1 : unit_start(unit + 1, at);
 			uint32_t hi = unit == UNIT_DAY ? to : unit_start(unit, at);
+			/* A bucket ends by hi, so it holds an event before hi:
+			 * none when the stream starts at hi or later. */
+			if (unit != UNIT_DAY && first_day >= hi) {
+				found = false;
+				continue;
+			}
 			if (unit == UNIT_DAY) {
 				/* Up to at in a month with fewer events than a busy
 				 * month's: those events, without a day-bucket seek. */
@@ -913,11 +935,15 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	else if (err == LEDGER_OK)
 		err = fold_range(&ix->f, ix, txn, d->rel, d->rel_bytes, 1,
 		                 LEDGER_DAY_MAX + 1, UINT64_MAX, NULL, NULL);
+	uint32_t first = 0;
+	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS)
+		err = first_dated_day(&first, &b);
 	bucket_close(&b);
 	if (err != LEDGER_OK)
 		return err;
-	uint8_t head[8];
+	uint8_t head[INDEX_STATUS_HEAD_BYTES];
 	put_u64_be(head, version);
+	put_u32_be(head + 8, first);
 	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, head, sizeof head,
 	                &ix->f);
 }

@@ -102,10 +102,17 @@ size_t index_rel_prefix(uint8_t *key, const uint8_t *rel, size_t rel_bytes);
  * bucket folds where the stream keeps them: reads O(buckets + events of
  * one month) records. version is the stream's newest version (a stream
  * shorter than INDEX_AGG_MIN_EVENTS has no buckets to look for), or
- * UINT64_MAX when unknown. f is reset first. */
+ * UINT64_MAX when unknown; first_day the first day of its earliest dated
+ * event (from the status record), or 0 when unknown: no bucket is looked
+ * for that would end before it. f is reset first. */
 ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
                          const uint8_t *rel, size_t rel_bytes, uint32_t at,
-                         uint64_t version);
+                         uint64_t version, uint32_t first_day);
+
+/* Bytes of the status record's head: u64be version, u32be first day of
+ * the stream's earliest dated event (0: not kept, for streams shorter than
+ * INDEX_AGG_MIN_EVENTS). The fold follows. */
+#define INDEX_STATUS_HEAD_BYTES 12u
 
 /* The fold of rel at `at` as of seq as_of, from the stream's events alone
  * (O(k) for k events). *version gets the stream's version as of as_of. */
