@@ -1,7 +1,7 @@
 /* ledger_verify against tampering (DESIGN §8): bytes of stored envelopes,
- * bodies, Merkle nodes and stream heads are changed, deleted or swapped
+ * bodies, Merkle tiles and stream heads are changed, deleted or swapped
  * directly in LMDB, and verify must return LEDGER_ECORRUPT naming the
- * first bad seq (or the Merkle node). The expected root of a clean ledger
+ * first bad seq (or the Merkle tile). The expected root of a clean ledger
  * is recomputed here from the leaf hashes (RFC 9162). */
 #include <malloc.h>
 #include <stdio.h>
@@ -256,7 +256,7 @@ static size_t tile_key_of(uint8_t key[10], bool complete, unsigned t, uint64_t n
 	return 10;
 }
 
-static void test_verify_changed_merkle_node(void)
+static void test_verify_changed_merkle_tile(void)
 {
 	fixture f;
 	uint8_t key[10];
@@ -839,7 +839,7 @@ void suite_verify(void)
 	CU_add_test(s, "flipped body byte", test_verify_flipped_body_byte);
 	CU_add_test(s, "deleted body", test_verify_deleted_body);
 	CU_add_test(s, "redaction marks", test_verify_redaction_marks);
-	CU_add_test(s, "changed merkle node", test_verify_changed_merkle_node);
+	CU_add_test(s, "changed merkle tile", test_verify_changed_merkle_tile);
 	CU_add_test(s, "truncated at a tile boundary", test_verify_truncated_at_a_tile);
 	CU_add_test(s, "truncated log", test_verify_truncated_log);
 	CU_add_test(s, "deleted middle event", test_verify_deleted_middle_event);

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Tamper evidence (DESIGN §8, issue 8 item 2): one changed byte anywhere in
-# a stored envelope, body, Merkle node, heads-map node or checkpoint is
+# a stored envelope, body, Merkle tile, heads-map node or checkpoint is
 # found by `annals verify` (exit 1), whose message names the changed seq or
 # node. Each change is made through LMDB (tests/reliability/tamper.c) on a
 # fresh copy of a ledger of a few thousand events written in many
 # transactions, with checkpoints, a retraction and a redaction. A flipped
 # byte may leave a record decodable but different, or not decodable: the
 # mask is random, so both happen. Also: a truncated log (the last events
-# deleted, alone or with their bodies, ids and Merkle nodes), a rolled-back
+# deleted, alone or with their bodies, ids and Merkle tiles), a rolled-back
 # copy checked against a newer checkpoint, reordered pairs of events, and
 # a data.mdb cut short.
 #

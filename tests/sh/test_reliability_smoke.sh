@@ -3,7 +3,7 @@
 # run in `make check-reliability`, see docs/RELIABILITY.md): SIGKILL at
 # every write and sync call of a small import and of an add (killshim.so),
 # a few random-time kills of an import, and a few one-byte changes of
-# stored envelopes, bodies, Merkle nodes and checkpoints (tamper), each
+# stored envelopes, bodies, Merkle tiles and checkpoints (tamper), each
 # found by verify naming the seq or node. Needs $ANNALS and the tools of
 # tests/reliability built in $REL_BUILD (default: next to $ANNALS).
 set -u
