@@ -349,13 +349,9 @@ static ledger_err top_newest(top_rec **out, size_t *n, node_io *io,
 			              "depth %u is malformed", p[TOP_DEPTH_AT]);
 			break;
 		}
-		if (*n == cap) {
-			top_rec *q = realloc(*out, (cap = cap ? 2 * cap : 256) * sizeof *q);
-			if (!q) {
-				err = err_set(io->e, LEDGER_ENOMEM, "out of memory");
-				break;
-			}
-			*out = q;
+		if (array_reserve((void **)out, &cap, *n + 1, sizeof **out, TOP_NODES)) {
+			err = err_set(io->e, LEDGER_ENOMEM, "out of memory");
+			break;
 		}
 		top_rec *r = &(*out)[(*n)++];
 		memcpy(r->key, p, NODE_TOP_KEY_BYTES);
@@ -968,8 +964,6 @@ typedef struct hm_check {
 	uint8_t *top_seen;
 } hm_check;
 
-/* The stored node at depth d on key's path, version x->size, must hold
- * exactly val. */
 /* LEDGER_ECORRUPT naming the stored node at depth d on path `bits` of
  * version `size`: "... of size S <what>", then " <at>" when at is not 0. */
 static ledger_err node_fault(errbuf *e, unsigned d, const uint8_t *bits,
