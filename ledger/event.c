@@ -324,8 +324,7 @@ bool event_check(event_input *out, const Annals__InputEvent *in, arena *a,
 	return true;
 }
 
-bool event_fill(Annals__Envelope *env, Annals__Body *body,
-                const event_input *in, arena *a)
+bool event_fill_envelope(Annals__Envelope *env, const event_input *in, arena *a)
 {
 	const Annals__InputEvent *n = &in->norm;
 
@@ -353,6 +352,13 @@ bool event_fill(Annals__Envelope *env, Annals__Body *body,
 		d->qualifier = (Annals__DateQualifier)in->date.qualifier;
 		env->date = d;
 	}
+	return true;
+}
+
+void event_fill_body(Annals__Body *body, const event_input *in)
+{
+	const Annals__InputEvent *n = &in->norm;
+
 	body->instrument = n->instrument;
 	body->summary = n->summary;
 	body->n_sources = n->n_sources;
@@ -360,5 +366,11 @@ bool event_fill(Annals__Envelope *env, Annals__Body *body,
 	body->n_participants = n->n_participants;
 	body->participants = n->participants;
 	body->reason = n->reason;
-	return true;
+}
+
+bool event_fill(Annals__Envelope *env, Annals__Body *body,
+                const event_input *in, arena *a)
+{
+	event_fill_body(body, in);
+	return event_fill_envelope(env, in, a);
 }

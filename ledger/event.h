@@ -58,4 +58,10 @@ bool event_check(event_input *out, const Annals__InputEvent *in, arena *a,
 bool event_fill(Annals__Envelope *env, Annals__Body *body,
                 const event_input *in, arena *a);
 
+/* The two halves of event_fill: the envelope's fields (false when out of
+ * memory), and the body's, which need no allocation and nothing the
+ * writer resolves (no organization). */
+bool event_fill_envelope(Annals__Envelope *env, const event_input *in, arena *a);
+void event_fill_body(Annals__Body *body, const event_input *in);
+
 #endif

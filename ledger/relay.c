@@ -88,9 +88,19 @@ size_t relay_take(relay *r)
 	pthread_mutex_lock(&r->mu);
 	while (r->done <= r->taken)
 		pthread_cond_wait(&r->cv, &r->mu);
-	pthread_mutex_unlock(&r->mu);
 	r->taken++;
+	pthread_mutex_unlock(&r->mu);
 	return slot;
+}
+
+bool relay_ahead(relay *r)
+{
+	if (!r->threaded)
+		return false;
+	pthread_mutex_lock(&r->mu);
+	bool ahead = r->done > r->taken;
+	pthread_mutex_unlock(&r->mu);
+	return ahead;
 }
 
 size_t relay_pending(const relay *r)

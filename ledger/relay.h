@@ -40,6 +40,11 @@ void relay_submit(relay *r);
  * nothing submitted. */
 size_t relay_take(relay *r);
 
+/* From the work function: whether the caller has a processed batch it
+ * has not taken yet, so that more work done on this batch here does not
+ * keep it waiting. Always false without a thread. */
+bool relay_ahead(relay *r);
+
 /* Submitted batches not yet taken. */
 size_t relay_pending(const relay *r);
 

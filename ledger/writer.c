@@ -22,14 +22,12 @@ ledger_err writer_init(writer *w, store *s, errbuf *e,
 	w->s = s;
 	w->e = e;
 	arena_init(&w->a);
-	w->salt_used = WRITER_SALT_POOL;
-	if (hasher_init(&w->h) != 0)
-		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256 and HMAC");
-	if (hasher_set_key(&w->h, secret, WRITER_SECRET_BYTES) != 0) {
-		hasher_free(&w->h);
-		return err_set(e, LEDGER_ECORRUPT, "cannot key HMAC-SHA-256");
-	}
-	ledger_err err = index_init(&w->ix, s, e, true);
+	arena_init(&w->input_a);
+	if (hasher_init_sha256(&w->h) != 0)
+		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256");
+	ledger_err err = writer_prep_init(&w->prep, secret, e);
+	if (err == LEDGER_OK && (err = index_init(&w->ix, s, e, true)) != LEDGER_OK)
+		writer_prep_free(&w->prep);
 	if (err != LEDGER_OK)
 		hasher_free(&w->h);
 	return err;
@@ -41,10 +39,10 @@ void writer_free(writer *w)
 	heads_batch_free(&w->heads);
 	index_free(&w->ix);
 	hasher_free(&w->h);
+	writer_prep_free(&w->prep);
 	arena_free(&w->a);
+	arena_free(&w->input_a);
 	codec_buf_free(&w->env_buf);
-	codec_buf_free(&w->body_buf);
-	codec_buf_free(&w->input_buf);
 }
 
 static uint64_t now_us(void)
@@ -176,11 +174,19 @@ static ledger_err seal(writer *w)
 	                      w->pending_leaf);
 }
 
+static void close_append_cursors(writer *w)
+{
+	store_cursor_close(w->events_c);
+	store_cursor_close(w->bodies_c);
+	w->events_c = w->bodies_c = NULL;
+}
+
 ledger_err writer_commit(writer *w)
 {
 	ledger_err err;
 
 	assert(w->txn);
+	close_append_cursors(w);
 	if (w->appended && (err = seal(w)) != LEDGER_OK)
 		return err;
 	if ((err = index_flush(&w->ix, w->txn)) != LEDGER_OK)
@@ -190,34 +196,31 @@ ledger_err writer_commit(writer *w)
 
 void writer_abort(writer *w)
 {
+	close_append_cursors(w);
 	store_abort(w->txn);
 	w->txn = NULL;
 }
 
 /* What an event's stream and target look like before it is written. */
 typedef struct append_ctx {
-	event_input ev;
+	writer_input *in;               /* checked, with its content MAC */
 	char slug[LEDGER_SLUG_BYTES_MAX + 1];
-	uint8_t mac[LEDGER_HASH_BYTES];
-	char id_hex[33];
 	uint64_t target_seq;            /* retraction or redaction target */
 	uint64_t version;               /* stream version before this event */
 	uint8_t stream_prev[LEDGER_HASH_BYTES];
 	uint8_t rel[KEYS_REL_BYTES_MAX];
 	size_t rel_bytes;
 	Annals__Envelope env;           /* as packed into env_buf */
-	Annals__Body body;
-	uint8_t body_hash[LEDGER_HASH_BYTES];
 } append_ctx;
 
 static ledger_err resolve_org(writer *w, append_ctx *x, field_err *fe)
 {
-	Annals__InputEvent *n = &x->ev.norm;
+	Annals__InputEvent *n = &x->in->ev.norm;
 	char why[EVENT_REASON_BYTES];
 	ledger_err err;
 	MDB_val v;
 
-	if (x->ev.type == ANNALS__EVENT_TYPE__ORGANIZATION) {
+	if (x->in->ev.type == ANNALS__EVENT_TYPE__ORGANIZATION) {
 		const char *bad = text_check_slug(n->organization, strlen(n->organization));
 		if (bad) {
 			field_fail(fe, "organization", "'%.64s': %s", n->organization, bad);
@@ -247,8 +250,8 @@ static ledger_err resolve_org(writer *w, append_ctx *x, field_err *fe)
 /* Find the target of a retraction or redaction and join its stream. */
 static ledger_err resolve_target(writer *w, append_ctx *x, field_err *fe)
 {
-	Annals__InputEvent *n = &x->ev.norm;
-	bool retract = x->ev.type == ANNALS__EVENT_TYPE__RETRACTION;
+	Annals__InputEvent *n = &x->in->ev.norm;
+	bool retract = x->in->ev.type == ANNALS__EVENT_TYPE__RETRACTION;
 	const char *field = retract ? "retracts" : "redacts";
 	const char *id = retract ? n->retracts : n->redacts;
 	uint8_t k[8];
@@ -298,21 +301,99 @@ static ledger_err resolve_target(writer *w, append_ctx *x, field_err *fe)
 
 /* The content MAC keys both the derived id and the duplicate check: the
  * normalized input with id and expect_version unset (DESIGN §3). */
-static ledger_err content_mac(writer *w, append_ctx *x)
+static bool content_mac(hasher *h, codec_buf *buf, writer_input *x)
 {
 	Annals__InputEvent m = x->ev.norm;
 
 	m.id = (char *)protobuf_c_empty_string;
 	m.expect_version = NULL;
 	m.type = (char *)event_type_name(x->ev.type);
-	if (!codec_pack(&w->input_buf, &m.base))
-		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	hasher_hmac(&w->h, x->mac, w->input_buf.data, w->input_buf.bytes);
-	if (!(x->ev.norm.id && *x->ev.norm.id)) {
+	if (!codec_pack(buf, &m.base))
+		return false;
+	hasher_hmac(h, x->mac, buf->data, buf->bytes);
+	x->mac_org = x->ev.norm.organization;
+	if (x->derived_id) {
 		hex_encode(x->id_hex, x->mac, 16);
 		x->ev.norm.id = x->id_hex;
 	}
+	return true;
+}
+
+ledger_err writer_prep_init(writer_prep *p, const uint8_t secret[WRITER_SECRET_BYTES],
+                            errbuf *e)
+{
+	memset(p, 0, sizeof *p);
+	p->salt_used = WRITER_SALT_POOL;
+	if (hasher_init(&p->h) != 0)
+		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256 and HMAC");
+	if (hasher_set_key(&p->h, secret, WRITER_SECRET_BYTES) != 0) {
+		hasher_free(&p->h);
+		return err_set(e, LEDGER_ECORRUPT, "cannot key HMAC-SHA-256");
+	}
 	return LEDGER_OK;
+}
+
+void writer_prep_free(writer_prep *p)
+{
+	hasher_free(&p->h);
+	codec_buf_free(&p->input_buf);
+	codec_buf_free(&p->body_buf);
+}
+
+static const uint8_t *next_salt(writer_prep *p)
+{
+	if (p->salt_used == WRITER_SALT_POOL) {
+		/* A failing RNG must never give a predictable salt. */
+		int ok = RAND_bytes(p->salt, sizeof p->salt);
+		assert(ok == 1);
+		(void)ok;
+		p->salt_used = 0;
+	}
+	p->salt_used += WRITER_SALT_BYTES;
+	return p->salt + p->salt_used - WRITER_SALT_BYTES;
+}
+
+/* The body, salted, packed into a and hashed. */
+static bool seal_body(writer_prep *p, writer_input *x, arena *a)
+{
+	Annals__Body body;
+	uint8_t *copy;
+
+	annals__body__init(&body);
+	event_fill_body(&body, &x->ev);
+	body.salt.data = (uint8_t *)next_salt(p);
+	body.salt.len = WRITER_SALT_BYTES;
+	if (!codec_pack(&p->body_buf, &body.base) ||
+	    !(copy = arena_alloc(a, p->body_buf.bytes ? p->body_buf.bytes : 1)))
+		return false;
+	memcpy(copy, p->body_buf.data, p->body_buf.bytes);
+	x->body = copy;
+	x->body_bytes = p->body_buf.bytes;
+	hasher_sha256(&p->h, x->body_hash, NULL, 0, copy, x->body_bytes);
+	return true;
+}
+
+ledger_err writer_prepare(writer_prep *p, writer_input *out,
+                          const Annals__InputEvent *in, arena *a, field_err *fe)
+{
+	memset(out, 0, sizeof *out);
+	if (!event_check(&out->ev, in, a, fe))
+		return LEDGER_EINPUT;
+	out->derived_id = !*out->ev.norm.id;
+	return content_mac(&p->h, &p->input_buf, out) && seal_body(p, out, a) ?
+	       LEDGER_OK : LEDGER_ENOMEM;
+}
+
+/* The MAC was made with the organization as given; when resolving it gave
+ * another text (a name, or a slug in capitals), it is made again. */
+static ledger_err content_mac_resolved(writer *w, writer_input *x)
+{
+	const char *org = x->ev.norm.organization;
+
+	if (org == x->mac_org || strcmp(org, x->mac_org) == 0)
+		return LEDGER_OK;
+	return content_mac(&w->prep.h, &w->prep.input_buf, x) ? LEDGER_OK :
+	       err_set(w->e, LEDGER_ENOMEM, "out of memory");
 }
 
 /* LEDGER_OK and *skipped when the id is stored with the same content: the
@@ -320,7 +401,7 @@ static ledger_err content_mac(writer *w, append_ctx *x)
 static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
                                   field_err *fe)
 {
-	const char *id = x->ev.norm.id;
+	const char *id = x->in->ev.norm.id;
 	uint8_t k[8];
 	uint64_t seq;
 	MDB_val v;
@@ -341,7 +422,7 @@ static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
 		return err_set(w->e, LEDGER_ECORRUPT, "seq %llu cannot be decoded "
 		               "(run annals verify)", (unsigned long long)seq);
 	if (env->content_mac.len == LEDGER_HASH_BYTES &&
-	    memcmp(env->content_mac.data, x->mac, LEDGER_HASH_BYTES) == 0) {
+	    memcmp(env->content_mac.data, x->in->mac, LEDGER_HASH_BYTES) == 0) {
 		*skipped = true;
 		return LEDGER_OK;
 	}
@@ -354,7 +435,7 @@ static ledger_err check_duplicate(writer *w, append_ctx *x, bool *skipped,
 static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
                               field_err *fe)
 {
-	const Annals__InputEvent *n = &x->ev.norm;
+	const Annals__InputEvent *n = &x->in->ev.norm;
 	uint8_t head[INDEX_HEAD_BYTES];
 	ledger_err err;
 
@@ -370,8 +451,8 @@ static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
 		memcpy(x->stream_prev, head + 16, LEDGER_HASH_BYTES);
 	}
 	/* The command's expectation, else the record's (any uint64). */
-	bool has = expect >= 0 || x->ev.has_expect_version;
-	uint64_t want = expect >= 0 ? (uint64_t)expect : x->ev.expect_version;
+	bool has = expect >= 0 || x->in->ev.has_expect_version;
+	uint64_t want = expect >= 0 ? (uint64_t)expect : x->in->ev.expect_version;
 	if (has && want != x->version) {
 		field_fail(fe, "expect_version", "expected version %llu but (%s, %s) "
 		           "is at version %llu: another writer got there first; "
@@ -383,35 +464,14 @@ static ledger_err load_stream(writer *w, append_ctx *x, int64_t expect,
 	return LEDGER_OK;
 }
 
-static const uint8_t *writer_salt(writer *w)
-{
-	if (w->salt_used == WRITER_SALT_POOL) {
-		/* A failing RNG must never give a predictable salt. */
-		int ok = RAND_bytes(w->salt, sizeof w->salt);
-		assert(ok == 1);
-		(void)ok;
-		w->salt_used = 0;
-	}
-	w->salt_used += WRITER_SALT_BYTES;
-	return w->salt + w->salt_used - WRITER_SALT_BYTES;
-}
-
 static ledger_err encode(writer *w, append_ctx *x, uint8_t leaf[LEDGER_HASH_BYTES],
                          field_err *fe)
 {
 	Annals__Envelope *env = &x->env;
-	Annals__Body *body = &x->body;
-	uint8_t *body_hash = x->body_hash;
 
 	annals__envelope__init(env);
-	annals__body__init(body);
-	if (!event_fill(env, body, &x->ev, &w->a))
+	if (!event_fill_envelope(env, &x->in->ev, &w->a))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	body->salt.data = (uint8_t *)writer_salt(w);
-	body->salt.len = WRITER_SALT_BYTES;
-	if (!codec_pack(&w->body_buf, &body->base))
-		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	hasher_sha256(&w->h, body_hash, NULL, 0, w->body_buf.data, w->body_buf.bytes);
 	env->seq = w->seq + 1;
 	env->recorded_at_us = w->recorded_at_us;
 	env->prev_hash.data = w->prev;
@@ -419,15 +479,15 @@ static ledger_err encode(writer *w, append_ctx *x, uint8_t leaf[LEDGER_HASH_BYTE
 	env->stream_version = x->version + 1;
 	env->stream_prev.data = x->stream_prev;
 	env->stream_prev.len = LEDGER_HASH_BYTES;
-	env->body_hash.data = body_hash;
+	env->body_hash.data = x->in->body_hash;
 	env->body_hash.len = LEDGER_HASH_BYTES;
-	env->content_mac.data = x->mac;
+	env->content_mac.data = x->in->mac;
 	env->content_mac.len = LEDGER_HASH_BYTES;
 	if (!codec_pack(&w->env_buf, &env->base))
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	/* Room for heads_root (tag, length, 32 bytes), which the last event
 	 * of a transaction gains when it is sealed. */
-	size_t bytes = w->env_buf.bytes + w->body_buf.bytes + 2 + LEDGER_HASH_BYTES;
+	size_t bytes = w->env_buf.bytes + x->in->body_bytes + 2 + LEDGER_HASH_BYTES;
 	if (bytes > LEDGER_EVENT_BYTES_MAX) {
 		field_fail(fe, "event", "encodes to %zu bytes with its heads root, "
 		           "over the limit of %u", bytes, LEDGER_EVENT_BYTES_MAX);
@@ -445,12 +505,25 @@ static ledger_err remove_body(writer *w, const append_ctx *x)
 	ledger_err err;
 
 	put_u64_be(k, x->target_seq);
+	close_append_cursors(w);        /* not left on a page the delete moves */
 	err = store_del(w->txn, w->s, DB_BODIES, k, 8, NULL, 0, w->e);
 	if (err == LEDGER_ENOTFOUND)
 		err = err_set(w->e, LEDGER_ECORRUPT, "the body of seq %llu is "
 		              "missing without a redaction (run annals verify)",
 		              (unsigned long long)x->target_seq);
 	return err;
+}
+
+/* Append key k -> val to db through *c, opening it first if need be. */
+static ledger_err append_at_end(writer *w, MDB_cursor **c, store_db db,
+                                const uint8_t k[8], const void *val,
+                                size_t val_bytes)
+{
+	ledger_err err;
+
+	if (!*c && (err = store_cursor(c, w->txn, w->s, db, w->e)) != LEDGER_OK)
+		return err;
+	return store_cursor_put(*c, db, k, 8, val, val_bytes, MDB_APPEND, w->e);
 }
 
 static ledger_err write_event(writer *w, const append_ctx *x,
@@ -461,12 +534,12 @@ static ledger_err write_event(writer *w, const append_ctx *x,
 	ledger_err err;
 
 	put_u64_be(k, seq);
-	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
-	                     w->env_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK ||
-	    (err = store_put(w->txn, w->s, DB_BODIES, k, 8, w->body_buf.data,
-	                     w->body_buf.bytes, MDB_APPEND, w->e)) != LEDGER_OK)
+	if ((err = append_at_end(w, &w->events_c, DB_EVENTS, k, w->env_buf.data,
+	                         w->env_buf.bytes)) != LEDGER_OK ||
+	    (err = append_at_end(w, &w->bodies_c, DB_BODIES, k, x->in->body,
+	                         x->in->body_bytes)) != LEDGER_OK)
 		return err;
-	if (x->ev.type == ANNALS__EVENT_TYPE__REDACTION &&
+	if (x->in->ev.type == ANNALS__EVENT_TYPE__REDACTION &&
 	    (err = remove_body(w, x)) != LEDGER_OK)
 		return err;
 	if (w->leaf_pending && (err = add_pending_leaf(w)) != LEDGER_OK)
@@ -482,22 +555,35 @@ static ledger_err write_event(writer *w, const append_ctx *x,
 ledger_err writer_append(writer *w, const Annals__InputEvent *in,
                          int64_t expect_version, bool *skipped, field_err *fe)
 {
+	writer_input x;
+	ledger_err err;
+
+	*skipped = false;
+	arena_reset(&w->input_a);
+	if ((err = writer_prepare(&w->prep, &x, in, &w->input_a, fe)) != LEDGER_OK)
+		return err == LEDGER_ENOMEM ? err_set(w->e, err, "out of memory") : err;
+	return writer_append_input(w, &x, expect_version, skipped, fe);
+}
+
+ledger_err writer_append_input(writer *w, writer_input *in,
+                               int64_t expect_version, bool *skipped,
+                               field_err *fe)
+{
 	append_ctx x;
 	uint8_t leaf[LEDGER_HASH_BYTES];
 	ledger_err err;
 
 	assert(w->txn);
 	memset(&x, 0, sizeof x);
+	x.in = in;
 	*skipped = false;
 	arena_reset(&w->a);
-	if (!event_check(&x.ev, in, &w->a, fe))
-		return LEDGER_EINPUT;
 	if ((err = resolve_org(w, &x, fe)) != LEDGER_OK ||
-	    (err = content_mac(w, &x)) != LEDGER_OK ||
+	    (err = content_mac_resolved(w, in)) != LEDGER_OK ||
 	    (err = check_duplicate(w, &x, skipped, fe)) != LEDGER_OK || *skipped)
 		return err;
-	if (x.ev.type == ANNALS__EVENT_TYPE__RETRACTION ||
-	    x.ev.type == ANNALS__EVENT_TYPE__REDACTION)
+	if (in->ev.type == ANNALS__EVENT_TYPE__RETRACTION ||
+	    in->ev.type == ANNALS__EVENT_TYPE__REDACTION)
 		if ((err = resolve_target(w, &x, fe)) != LEDGER_OK)
 			return err;
 	if ((err = load_stream(w, &x, expect_version, fe)) != LEDGER_OK ||

@@ -22,14 +22,46 @@
 #define WRITER_SALT_POOL    (WRITER_SALT_BYTES * 1024u)  /* one RAND_bytes call per 1,024 events */
 #define WRITER_SECRET_BYTES 32u
 
+/* The part of an append that needs nothing of the ledger: the input
+ * checked and normalized (event_check) and its content MAC, which is also
+ * the derived id (DESIGN §3). An import makes it on its reading thread,
+ * with a writer_prep of that thread's own. */
+typedef struct writer_input {
+	event_input ev;
+	uint8_t mac[LEDGER_HASH_BYTES];
+	const char *mac_org;            /* the organization text MACed */
+	bool derived_id;                /* no id was given: it is the MAC's */
+	char id_hex[33];
+	const uint8_t *body;            /* the body, salted and packed */
+	size_t body_bytes;
+	uint8_t body_hash[LEDGER_HASH_BYTES];
+} writer_input;
+
+/* What writer_prepare needs: HMAC keyed with the ledger's id secret, and
+ * a pool of random salts. */
+typedef struct writer_prep {
+	hasher h;
+	codec_buf input_buf, body_buf;
+	uint8_t salt[WRITER_SALT_POOL];
+	size_t salt_used;
+} writer_prep;
+
 typedef struct writer {
 	store *s;
 	errbuf *e;
 	MDB_txn *txn;
-	hasher h;                       /* HMAC keyed with the id secret */
+	/* Where events and bodies are appended: a cursor left at the end of
+	 * its database appends without a descent from the root (MDB_APPEND
+	 * through mdb_put starts one for every record). Opened when first
+	 * needed in a transaction; a redaction's delete closes them. */
+	MDB_cursor *events_c, *bodies_c;
+	hasher h;                       /* SHA-256 */
+	writer_prep prep;               /* for writer_append, and the MAC of
+	                                 * an organization resolved */
 	indexer ix;                     /* indexes and projections */
 	arena a;                        /* per-event scratch */
-	codec_buf env_buf, body_buf, input_buf;
+	arena input_a;                  /* writer_append's writer_input */
+	codec_buf env_buf;
 	uint64_t seq;                   /* last seq written */
 	uint8_t prev[LEDGER_HASH_BYTES];/* L(seq) */
 	uint64_t recorded_at_us;        /* this transaction's time */
@@ -43,8 +75,6 @@ typedef struct writer {
 	tile_store tile_out;            /* where the tiles go, and how the
 	                                 * last write went */
 	heads_batch heads;              /* stream heads this transaction moved */
-	uint8_t salt[WRITER_SALT_POOL];
-	size_t salt_used;
 	uint64_t appended;
 } writer;
 
@@ -53,6 +83,20 @@ typedef struct writer {
 ledger_err writer_init(writer *w, store *s, errbuf *e,
                        const uint8_t secret[WRITER_SECRET_BYTES]);
 void writer_free(writer *w);
+
+/* Key p with the ledger's id secret; LEDGER_ENOMEM or LEDGER_ECORRUPT
+ * when OpenSSL cannot be used. Free with writer_prep_free. */
+ledger_err writer_prep_init(writer_prep *p, const uint8_t secret[WRITER_SECRET_BYTES],
+                            errbuf *e);
+void writer_prep_free(writer_prep *p);
+
+/* Check and normalize `in` into *out, compute its content MAC, and salt,
+ * pack and hash its body; any
+ * thread may call it, each with its own p. *out points into `in` and
+ * into a, which must outlive it. Returns LEDGER_OK, LEDGER_EINPUT with
+ * *fe set when the record is refused, or LEDGER_ENOMEM. */
+ledger_err writer_prepare(writer_prep *p, writer_input *out,
+                          const Annals__InputEvent *in, arena *a, field_err *fe);
 
 /* Begin the write transaction and load the head, recorded_at and Merkle
  * frontier. */
@@ -64,6 +108,12 @@ ledger_err writer_begin(writer *w);
  * other codes are storage failures with details in the errbuf. */
 ledger_err writer_append(writer *w, const Annals__InputEvent *in,
                          int64_t expect_version, bool *skipped, field_err *fe);
+
+/* writer_append of an input writer_prepare has made (and that it
+ * accepted). *in may be changed (the organization resolved). */
+ledger_err writer_append_input(writer *w, writer_input *in,
+                               int64_t expect_version, bool *skipped,
+                               field_err *fe);
 
 /* Commit the transaction (consumes it). */
 ledger_err writer_commit(writer *w);
