@@ -152,27 +152,28 @@ static const json_field participant_fields[] = {
 };
 #undef F
 
-/* Copy a JSON string into the arena; false with *fe set when it is not a
- * string. null counts as absent. */
-static bool jstr(char **out, json_t *v, const char *field, arena *a,
-                        field_err *fe)
+/* Copy a JSON string into the arena. NULL, or why it cannot be copied
+ * (the caller names the field: names are only made for an error). null
+ * counts as absent. */
+static const char *jstr_copy(char **out, json_t *v, arena *a)
 {
 	if (json_is_null(v))
-		return true;
+		return NULL;
 	if (!json_is_string(v))
-		return field_fail(fe, field, "must be a string");
+		return "must be a string";
 	if (!(*out = arena_strndup(a, json_string_value(v), json_string_length(v))))
-		return field_fail(fe, field, "out of memory");
+		return "out of memory";
 	if (strlen(*out) != json_string_length(v))
-		return field_fail(fe, field, "contains a NUL character");
-	return true;
+		return "contains a NUL character";
+	return NULL;
 }
 
-/* Fill the string members of a message from a JSON object; unknown keys
- * are refused so that a typo never drops data. */
+/* Fill the string members of the object at array[index] (a source, a
+ * participant) from a JSON object; unknown keys are refused so that a
+ * typo never drops data. */
 static bool json_object_fields(void *msg, json_t *obj, const json_field *fields,
-                               size_t count, const char *prefix, arena *a,
-                               field_err *fe)
+                               size_t count, const char *array, size_t index,
+                               arena *a, field_err *fe)
 {
 	const char *key;
 	json_t *v;
@@ -182,11 +183,12 @@ static bool json_object_fields(void *msg, json_t *obj, const json_field *fields,
 		size_t i = 0;
 		while (i < count && strcmp(key, fields[i].name) != 0)
 			i++;
-		snprintf(f, sizeof f, "%s%.40s", prefix, key);
-		if (i == count)
-			return field_fail(fe, f, "unknown field");
-		if (!jstr((char **)((char *)msg + fields[i].offset), v, f, a, fe))
-			return false;
+		const char *why = i == count ? "unknown field" :
+		                  jstr_copy((char **)((char *)msg + fields[i].offset), v, a);
+		if (why) {
+			snprintf(f, sizeof f, "%s[%zu].%.40s", array, index, key);
+			return field_fail(fe, f, "%s", why);
+		}
 	}
 	return true;
 }
@@ -204,13 +206,14 @@ static bool json_strings(char ***out, size_t *n, json_t *arr, const char *field,
 	if (!(*out = arena_alloc(a, (*n + 1) * sizeof **out)))
 		return field_fail(fe, field, "out of memory");
 	for (size_t i = 0; i < *n; i++) {
-		snprintf(f, sizeof f, "%s[%zu]", field, i);
 		json_t *v = json_array_get(arr, i);
 		(*out)[i] = NULL;
-		if (!json_is_string(v))
-			return field_fail(fe, f, "must be a string");
-		if (!jstr(&(*out)[i], v, f, a, fe))
-			return false;
+		const char *why = json_is_string(v) ? jstr_copy(&(*out)[i], v, a) :
+		                  "must be a string";
+		if (why) {
+			snprintf(f, sizeof f, "%s[%zu]", field, i);
+			return field_fail(fe, f, "%s", why);
+		}
 	}
 	return true;
 }
@@ -229,17 +232,16 @@ static bool json_sources(Annals__InputEvent *ev, json_t *arr, arena *a, field_er
 		return field_fail(fe, "sources", "out of memory");
 	for (size_t i = 0; i < ev->n_sources; i++) {
 		json_t *o = json_array_get(arr, i);
-		snprintf(f, sizeof f, "sources[%zu]", i);
-		if (!json_is_object(o))
-			return field_fail(fe, f, "must be an object");
-		Annals__Source *s = arena_alloc(a, sizeof *s);
-		if (!s)
-			return field_fail(fe, f, "out of memory");
+		Annals__Source *s = json_is_object(o) ? arena_alloc(a, sizeof *s) : NULL;
+		if (!s) {
+			snprintf(f, sizeof f, "sources[%zu]", i);
+			return field_fail(fe, f, json_is_object(o) ? "out of memory" :
+			                  "must be an object");
+		}
 		annals__source__init(s);
 		ev->sources[i] = s;
-		snprintf(f, sizeof f, "sources[%zu].", i);
 		if (!json_object_fields(s, o, source_fields, sizeof source_fields /
-		                        sizeof source_fields[0], f, a, fe))
+		                        sizeof source_fields[0], "sources", i, a, fe))
 			return false;
 	}
 	return true;
@@ -261,18 +263,18 @@ static bool json_participants(Annals__InputEvent *ev, json_t *arr, arena *a,
 		return field_fail(fe, "participants", "out of memory");
 	for (size_t i = 0; i < ev->n_participants; i++) {
 		json_t *o = json_array_get(arr, i);
-		snprintf(f, sizeof f, "participants[%zu]", i);
-		if (!json_is_object(o))
-			return field_fail(fe, f, "must be an object");
-		Annals__Participant *p = arena_alloc(a, sizeof *p);
-		if (!p)
-			return field_fail(fe, f, "out of memory");
+		Annals__Participant *p = json_is_object(o) ? arena_alloc(a, sizeof *p) : NULL;
+		if (!p) {
+			snprintf(f, sizeof f, "participants[%zu]", i);
+			return field_fail(fe, f, json_is_object(o) ? "out of memory" :
+			                  "must be an object");
+		}
 		annals__participant__init(p);
 		ev->participants[i] = p;
-		snprintf(f, sizeof f, "participants[%zu].", i);
 		if (!json_object_fields(p, o, participant_fields,
 		                        sizeof participant_fields /
-		                        sizeof participant_fields[0], f, a, fe))
+		                        sizeof participant_fields[0], "participants",
+		                        i, a, fe))
 			return false;
 	}
 	return true;
@@ -321,8 +323,9 @@ static bool reader_json_event(Annals__InputEvent *ev, json_t *obj, arena *a,
 				i++;
 			if (i == n)
 				return field_fail(fe, key[0] ? key : "record", "unknown field");
-			ok = jstr((char **)((char *)ev + event_fields[i].offset),
-			                 v, key, a, fe);
+			const char *why = jstr_copy((char **)((char *)ev +
+			                            event_fields[i].offset), v, a);
+			ok = !why || field_fail(fe, key, "%s", why);
 		}
 		if (!ok)
 			return false;
