@@ -9,6 +9,7 @@
 #include "arena.h"
 #include "bytes.h"
 #include "heads.h"
+#include "sort.h"
 
 static const uint8_t zero_hash[LEDGER_HASH_BYTES];
 
@@ -723,20 +724,23 @@ bool heads_proof_root(uint8_t root[LEDGER_HASH_BYTES], const heads_proof *p,
 
 /* ---- batches ---- */
 
-static int change_cmp(const void *a, const void *b)
+static inline bool change_less(const heads_change *x, const heads_change *y,
+                               void *unused)
 {
-	const heads_change *x = a, *y = b;
 	int c = memcmp(x->key, y->key, HEADS_KEY_BYTES);
 
-	return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
+	(void)unused;
+	return c ? c < 0 : x->seq < y->seq;
 }
+
+SORT_DEFINE(change_sort, heads_change, void *, change_less)
 
 void heads_batch_compact(heads_batch *b)
 {
 	size_t n = 0;
 
 	if (b->count > 1)
-		qsort(b->v, b->count, sizeof *b->v, change_cmp);
+		change_sort(b->v, b->count, NULL);
 	for (size_t i = 0; i < b->count; i++) {
 		if (n && memcmp(b->v[n - 1].key, b->v[i].key, HEADS_KEY_BYTES) == 0)
 			n--;

@@ -8,6 +8,7 @@
 #include "date.h"
 #include "index.h"
 #include "org.h"
+#include "sort.h"
 
 #define INDEX_REL_KEY_BYTES_MAX (KEYS_REL_BYTES_MAX + 1 + 4 + 8)
 
@@ -270,9 +271,8 @@ ledger_err index_put_head(indexer *ix, const uint8_t *rel, size_t rel_bytes,
 	                   ix->e);
 }
 
-static int dirty_cmp(const void *a, const void *b)
+static int dirty_cmp(const index_dirty *x, const index_dirty *y)
 {
-	const index_dirty *x = a, *y = b;
 	size_t n = x->rel_bytes < y->rel_bytes ? x->rel_bytes : y->rel_bytes;
 	int c = memcmp(x->rel, y->rel, n);
 
@@ -281,12 +281,21 @@ static int dirty_cmp(const void *a, const void *b)
 	return x->month < y->month ? -1 : x->month > y->month;
 }
 
+static inline bool dirty_less(const index_dirty *x, const index_dirty *y,
+                              void *unused)
+{
+	(void)unused;
+	return dirty_cmp(x, y) < 0;
+}
+
+SORT_DEFINE(dirty_sort, index_dirty, void *, dirty_less)
+
 /* Sort the dirty set and drop repeated marks; returns the count left. */
 static size_t dirty_unique(indexer *ix)
 {
 	size_t n = 0;
 
-	qsort(ix->dirty, ix->dirty_count, sizeof *ix->dirty, dirty_cmp);
+	dirty_sort(ix->dirty, ix->dirty_count, NULL);
 	for (size_t i = 0; i < ix->dirty_count; i++)
 		if (!n || dirty_cmp(&ix->dirty[n - 1], &ix->dirty[i]) != 0)
 			ix->dirty[n++] = ix->dirty[i];

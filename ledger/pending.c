@@ -4,6 +4,7 @@
 
 #include "bytes.h"
 #include "pending.h"
+#include "sort.h"
 
 static const store_db pending_target[PEND_RUNS] = {
 	[PEND_IDS] = DB_IDS,
@@ -231,79 +232,7 @@ static inline bool rec_less(const pending_rec *a, const pending_rec *b,
 	return key_cmp(bytes + a->off, a->key_bytes, bytes + b->off, b->key_bytes) < 0;
 }
 
-static void rec_swap(pending_rec *a, pending_rec *b)
-{
-	pending_rec t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void sift_down(pending_rec *v, size_t i, size_t n, const uint8_t *bytes)
-{
-	for (size_t c; (c = 2 * i + 1) < n; i = c) {
-		if (c + 1 < n && rec_less(&v[c], &v[c + 1], bytes))
-			c++;
-		if (!rec_less(&v[i], &v[c], bytes))
-			return;
-		rec_swap(&v[i], &v[c]);
-	}
-}
-
-/* Introsort of v[0..n): quicksort on the median of three, insertion sort
- * for short ranges, heapsort past 2 log2 n levels, so no input is
- * quadratic. The comparison is inlined: qsort's calls through a pointer
- * and element copies cost three times as much on millions of records. */
-static void rec_sort(pending_rec *v, size_t n, const uint8_t *bytes, unsigned depth)
-{
-	while (n > 16) {
-		if (depth-- == 0) {
-			for (size_t i = n / 2; i-- > 0;)
-				sift_down(v, i, n, bytes);
-			for (size_t i = n; i-- > 1;) {
-				rec_swap(&v[0], &v[i]);
-				sift_down(v, 0, i, bytes);
-			}
-			return;
-		}
-		pending_rec *a = &v[0], *m = &v[n / 2], *z = &v[n - 1];
-		if (rec_less(m, a, bytes))
-			rec_swap(m, a);
-		if (rec_less(z, m, bytes)) {
-			rec_swap(z, m);
-			if (rec_less(m, a, bytes))
-				rec_swap(m, a);
-		}
-		pending_rec pivot = *m;
-		size_t i = 0, j = n - 1;
-		for (;;) {
-			while (rec_less(&v[i], &pivot, bytes))
-				i++;
-			while (rec_less(&pivot, &v[j], bytes))
-				j--;
-			if (i >= j)
-				break;
-			rec_swap(&v[i++], &v[j--]);
-		}
-		/* v[0..j] <= pivot <= v[j+1..n): recurse into the smaller. */
-		size_t left = j + 1;
-		if (left < n - left) {
-			rec_sort(v, left, bytes, depth);
-			v += left;
-			n -= left;
-		} else {
-			rec_sort(v + left, n - left, bytes, depth);
-			n = left;
-		}
-	}
-	for (size_t i = 1; i < n; i++) {
-		pending_rec x = v[i];
-		size_t k = i;
-		for (; k > 0 && rec_less(&x, &v[k - 1], bytes); k--)
-			v[k] = v[k - 1];
-		v[k] = x;
-	}
-}
+SORT_DEFINE(rec_sort, pending_rec, const uint8_t *, rec_less)
 
 static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
                             const store *s, errbuf *e)
@@ -316,10 +245,7 @@ static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
 
 	if (!run->count)
 		return LEDGER_OK;
-	unsigned depth = 0;
-	for (size_t n = run->count; n; n >>= 1)
-		depth += 2;
-	rec_sort(run->v, run->count, p->bytes, depth);
+	rec_sort(run->v, run->count, p->bytes);
 	if ((err = store_cursor(&c, txn, s, target, e)) != LEDGER_OK)
 		return err;
 	/* A run that sorts after every stored key is appended. */
