@@ -19,8 +19,18 @@ void pending_init(pending *p)
 	p->budget = PENDING_BUDGET;
 }
 
+static void filters_free(pending *p)
+{
+	for (size_t i = 0; i < p->filters; i++)
+		free(p->filter[i].bits);
+	memset(p->filter, 0, sizeof p->filter);
+	p->filters = 0;
+	p->ids_base = BASE_UNKNOWN;
+}
+
 void pending_free(pending *p)
 {
+	filters_free(p);
 	free(p->bytes);
 	for (size_t i = 0; i < PEND_RUNS; i++)
 		free(p->run[i].v);
@@ -29,7 +39,9 @@ void pending_free(pending *p)
 	pending_init(p);
 }
 
-void pending_reset(pending *p)
+/* Forget the buffered writes, after they were written out or with the
+ * transaction. */
+static void drop_buffered(pending *p)
 {
 	p->used = 0;
 	for (size_t i = 0; i < PEND_RUNS; i++)
@@ -37,6 +49,12 @@ void pending_reset(pending *p)
 	for (size_t t = 0; t < 2; t++)
 		if (p->tab[t])
 			memset(p->tab[t], 0, p->tab_cap[t] * sizeof *p->tab[t]);
+}
+
+void pending_reset(pending *p)
+{
+	drop_buffered(p);
+	filters_free(p);
 }
 
 bool pending_full(const pending *p)
@@ -57,6 +75,88 @@ static uint64_t key_hash(const uint8_t *k, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ k[i]) * 0x100000001b3u;
 	return h;
+}
+
+/* ---- the filters of ids written out ---- */
+
+#define FILTER_BITS_PER_KEY 10u       /* with 7 probes: under 1 % false */
+#define FILTER_PROBES       7u
+
+/* The two hashes of a key's probes (double hashing): FNV-1a, and its
+ * splitmix64 finalization, odd so that it steps through every bit. */
+static void filter_hashes(const uint8_t *key, size_t n, uint64_t *h1, uint64_t *h2)
+{
+	uint64_t z = key_hash(key, n);
+
+	*h1 = z;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	*h2 = (z ^ (z >> 31)) | 1u;
+}
+
+static bool filter_has(const pending_filter *f, uint64_t h1, uint64_t h2)
+{
+	uint64_t mask = (uint64_t)f->words * 64u - 1u;
+
+	for (unsigned i = 0; i < FILTER_PROBES; i++) {
+		uint64_t b = (h1 + i * h2) & mask;
+		if (!(f->bits[b >> 6] >> (b & 63) & 1u))
+			return false;
+	}
+	return true;
+}
+
+/* Add a written-out id; false when a filter cannot be allocated (the
+ * caller then stops trusting the filters). */
+static bool filter_add(pending *p, const uint8_t *key, size_t n)
+{
+	pending_filter *f = p->filters ? &p->filter[p->filters - 1] : NULL;
+	uint64_t h1, h2;
+
+	if (!f || f->count == f->cap) {
+		if (p->filters == PENDING_FILTERS_MAX)
+			return false;
+		size_t cap = (size_t)PENDING_FILTER_FIRST << p->filters, words = 1;
+		while (words * 64u < cap * FILTER_BITS_PER_KEY)
+			words *= 2;
+		f = &p->filter[p->filters];
+		if (!(f->bits = calloc(words, sizeof *f->bits)))
+			return false;
+		f->words = words;
+		f->cap = cap;
+		f->count = 0;
+		p->filters++;
+	}
+	filter_hashes(key, n, &h1, &h2);
+	uint64_t mask = (uint64_t)f->words * 64u - 1u;
+	for (unsigned i = 0; i < FILTER_PROBES; i++) {
+		uint64_t b = (h1 + i * h2) & mask;
+		f->bits[b >> 6] |= (uint64_t)1 << (b & 63);
+	}
+	f->count++;
+	return true;
+}
+
+/* Whether an id missing from the buffer may be stored: always, unless
+ * the transaction began with none and no filter holds it. */
+static bool id_may_be_stored(pending *p, MDB_txn *txn, const store *s,
+                             const uint8_t *key, size_t n)
+{
+	uint64_t h1, h2, entries, bytes;
+	errbuf e;
+
+	if (p->ids_base == BASE_UNKNOWN)
+		/* Nothing is written out yet: the database is as it began. */
+		p->ids_base = store_db_stat(txn, s, DB_IDS, &entries, &bytes, &e) ==
+		              LEDGER_OK && entries == 0 ? BASE_EMPTY : BASE_STORED;
+	if (p->ids_base != BASE_EMPTY)
+		return true;
+	filter_hashes(key, n, &h1, &h2);
+	for (size_t i = 0; i < p->filters; i++)
+		if (filter_has(&p->filter[i], h1, h2))
+			return true;
+	p->ids_skipped++;
+	return false;
 }
 
 /* The slot of key in table t: the one holding it, or the free one where it
@@ -171,7 +271,7 @@ const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
 }
 
 ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
-                        const pending *p, MDB_txn *txn, const store *s,
+                        pending *p, MDB_txn *txn, const store *s,
                         pending_db db, const void *key, size_t key_bytes,
                         errbuf *e)
 {
@@ -180,6 +280,8 @@ ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
 
 	if ((*val = pending_get(p, db, key, key_bytes, val_bytes)) != NULL)
 		return LEDGER_OK;
+	if (db == PEND_IDS && !id_may_be_stored(p, txn, s, key, key_bytes))
+		return LEDGER_ENOTFOUND;
 	err = store_get(txn, s, pending_target[db], key, key_bytes, &v, e);
 	if (err == LEDGER_OK) {
 		*val = v.mv_data;
@@ -258,10 +360,15 @@ static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
 		flags = MDB_APPEND;
 	else if (err != LEDGER_OK)
 		goto out;
+	if (db == PEND_IDS && p->ids_base == BASE_UNKNOWN)
+		p->ids_base = err == LEDGER_ENOTFOUND ? BASE_EMPTY : BASE_STORED;
 	err = LEDGER_OK;
 	for (size_t i = 0; i < run->count && err == LEDGER_OK; i++) {
 		const pending_rec *r = &run->v[i];
 		const uint8_t *key = rec_key(p, r);
+		if (db == PEND_IDS && p->ids_base == BASE_EMPTY &&
+		    !filter_add(p, key, r->key_bytes))
+			p->ids_base = BASE_STORED;
 		err = store_cursor_put(c, target, key, r->key_bytes, key + r->key_bytes,
 		                       r->val_bytes, flags, e);
 	}
@@ -276,6 +383,6 @@ ledger_err pending_write(pending *p, MDB_txn *txn, const store *s, errbuf *e)
 
 	for (size_t db = 0; db < PEND_RUNS && err == LEDGER_OK; db++)
 		err = write_run(p, (pending_db)db, txn, s, e);
-	pending_reset(p);
+	drop_buffered(p);
 	return err;
 }

@@ -11,7 +11,10 @@
  *
  * Lookups of ids and stream heads see the buffer first (pending_get), then
  * the database; a retraction patches its target's buffered rel entry in
- * place (pending_rel_value). */
+ * place (pending_rel_value). In a transaction that began with no id
+ * stored (a first import), the ids written out go into a Bloom filter as
+ * well, so that looking up a new id, which every append does, needs no
+ * B-tree descent unless the filter says it may be there. */
 #ifndef LEDGER_PENDING_H
 #define LEDGER_PENDING_H
 
@@ -44,6 +47,24 @@ typedef struct pending_run {
 	size_t count, cap;
 } pending_run;
 
+/* Bloom filters of the ids written out in this transaction: a chain, each
+ * twice the size of the one before, so that no size has to be guessed. */
+#define PENDING_FILTERS_MAX  24u
+#define PENDING_FILTER_FIRST (1u << 16)  /* keys the first filter holds */
+
+typedef struct pending_filter {
+	uint64_t *bits;
+	size_t words;                   /* a power of two */
+	size_t count, cap;              /* keys added, keys it is sized for */
+} pending_filter;
+
+typedef enum pending_base {
+	BASE_UNKNOWN,                   /* DB_IDS not looked at yet */
+	BASE_EMPTY,                     /* empty when the transaction began:
+	                                 * the filters are complete */
+	BASE_STORED,                    /* held ids, or a filter failed */
+} pending_base;
+
 typedef struct pending {
 	uint8_t *bytes;                 /* keys and values */
 	size_t used, cap;
@@ -51,6 +72,10 @@ typedef struct pending {
 	uint32_t *tab[2];               /* ids, heads: record index + 1, 0 free */
 	size_t tab_cap[2];              /* a power of two, or 0 */
 	size_t budget;                  /* PENDING_BUDGET; tests lower it */
+	pending_base ids_base;          /* of this transaction */
+	pending_filter filter[PENDING_FILTERS_MAX];
+	size_t filters;
+	uint64_t ids_skipped;           /* descents the filters spared */
 } pending;
 
 /* An empty buffer; allocates nothing until the first put. */
@@ -59,8 +84,8 @@ void pending_init(pending *p);
 /* Release every allocation of p. */
 void pending_free(pending *p);
 
-/* Forget every buffered write (the transaction was aborted); keeps the
- * allocations for the next transaction. */
+/* Forget every buffered write and the filters (the transaction ended or
+ * was aborted); keeps the buffer's allocations for the next one. */
 void pending_reset(pending *p);
 
 /* True when the buffer holds at least p->budget bytes. */
@@ -82,7 +107,7 @@ const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
  * the buffered one, else the stored one (LEDGER_ENOTFOUND when neither).
  * *val is valid until the next put, write or reset. */
 ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
-                        const pending *p, MDB_txn *txn, const store *s,
+                        pending *p, MDB_txn *txn, const store *s,
                         pending_db db, const void *key, size_t key_bytes,
                         errbuf *e);
 

@@ -298,6 +298,102 @@ static void test_pending_tiny_budget_same_ledger(void)
 	fixture_close(&b);
 }
 
+/* Append every record of ndjson in one transaction with a writer whose
+ * buffer holds `budget` bytes; counts what was appended, skipped as
+ * already stored, and refused. Returns the lookups the id filters spared. */
+static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
+                                unsigned *appended, unsigned *skipped,
+                                unsigned *refused)
+{
+	writer w;
+	arena a;
+	field_err fe;
+	Annals__InputEvent *in;
+	uint64_t line;
+	bool skip;
+	reader *r = reader_new(LEDGER_FORMAT_NDJSON, -1, ndjson, strlen(ndjson));
+
+	CU_ASSERT_FATAL(r != NULL);
+	arena_init(&a);
+	CU_ASSERT_FATAL(writer_init(&w, l->s, &l->e, l->secret) == LEDGER_OK);
+	w.ix.pend.budget = budget;
+	CU_ASSERT_FATAL(writer_begin(&w) == LEDGER_OK);
+	*appended = *skipped = *refused = 0;
+	for (reader_status st; (st = reader_next(r, &in, &line, &a, &fe)) != READER_END;) {
+		CU_ASSERT_FATAL(st == READER_RECORD);
+		ledger_err err = writer_append(&w, in, -1, &skip, &fe);
+		CU_ASSERT_FATAL(err == LEDGER_OK || err == LEDGER_EINPUT);
+		*refused += err == LEDGER_EINPUT;
+		*skipped += err == LEDGER_OK && skip;
+		*appended += err == LEDGER_OK && !skip;
+		arena_reset(&a);
+	}
+	CU_ASSERT_FATAL(writer_commit(&w) == LEDGER_OK);
+	uint64_t spared = w.ix.pend.ids_skipped;
+	writer_free(&w);
+	arena_free(&a);
+	reader_free(r);
+	return spared;
+}
+
+/* A transaction that begins with no id stored looks new ids up in the
+ * filters of the ids written out, not in the B-tree: ids written out
+ * earlier in it must still be found, by retractions and redactions and by
+ * the duplicate check, and a transaction on a ledger with ids must not
+ * use the filters. */
+static void test_pending_first_import_filters(void)
+{
+	static const char orgs_ndjson[] =
+		"{\"type\":\"organization\",\"organization\":\"taliban\",\"name\":\"Taliban\"}\n"
+		"{\"type\":\"organization\",\"organization\":\"un\",\"name\":\"United Nations\"}\n"
+		"{\"type\":\"organization\",\"organization\":\"nato\",\"name\":\"NATO\"}\n";
+	char **chunks = random_chunks(23, 600, 1);
+	const char *again = "{\"id\":\"e1\",\"type\":\"meeting\",\"country\":\"KZ\","
+	                    "\"organization\":\"un\",\"date\":\"2001-01-01\","
+	                    "\"summary\":\"other content\"}\n";
+	fixture_text t = { 0 };
+	fixture a, b;
+	ledger_import_stats st;
+	unsigned appended, skipped, refused;
+
+	fixture_text_add(&t, "%s%s", orgs_ndjson, chunks[0]);
+	/* The first event again, the same (skipped), then e1 with other
+	 * content (refused). */
+	const char *nl = strchr(chunks[0], '\n');
+	CU_ASSERT_FATAL(nl != NULL);
+	fixture_text_add(&t, "%.*s%s", (int)(nl - chunks[0] + 1), chunks[0], again);
+	CU_ASSERT_FATAL(fixture_open(&a) == 0);
+	CU_ASSERT_FATAL(fixture_open(&b) == 0);
+	/* Written out before almost every event, in one transaction. */
+	uint64_t spared = append_counting(b.l, t.data, 1, &appended, &skipped, &refused);
+	CU_ASSERT(spared > 500);
+	CU_ASSERT_EQUAL(skipped, 1);
+	CU_ASSERT_EQUAL(refused, 1);
+	/* The same records through the import, which refuses the whole file
+	 * for the one bad record: without it, the same ledger. */
+	t.data[strlen(t.data) - strlen(again)] = '\0';
+	CU_ASSERT_FATAL(fixture_import(&a, t.data, &st) == LEDGER_OK);
+	CU_ASSERT_EQUAL(st.appended, appended);
+	CU_ASSERT_EQUAL(st.skipped, 1);
+	char *x = export_csv(a.l, "2030-01-01"), *y = export_csv(b.l, "2030-01-01");
+	CU_ASSERT(x && y && strcmp(x, y) == 0);
+	free(x);
+	free(y);
+	ledger_verify_stats vs;
+	CU_ASSERT(ledger_verify(&vs, b.l) == LEDGER_OK);
+	/* Now that ids are stored, every lookup goes to the B-tree. */
+	CU_ASSERT_EQUAL(append_counting(b.l, t.data, 1, &appended, &skipped,
+	                                &refused), 0);
+	CU_ASSERT_EQUAL(appended, 0);
+	CU_ASSERT(skipped > 500);
+	CU_ASSERT_EQUAL(refused, 0);
+	fixture_text_free(&t);
+	free(chunks[0]);
+	free(chunks);
+	fixture_close(&a);
+	fixture_close(&b);
+}
+
 void suite_pending(void)
 {
 	CU_pSuite s = CU_add_suite("pending", NULL, fixture_suite_cleanup);
@@ -307,4 +403,6 @@ void suite_pending(void)
 	            test_pending_lookups);
 	CU_add_test(s, "a tiny budget builds the same ledger",
 	            test_pending_tiny_budget_same_ledger);
+	CU_add_test(s, "a first import finds the ids it wrote out",
+	            test_pending_first_import_filters);
 }
