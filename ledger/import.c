@@ -125,11 +125,22 @@ typedef struct import_rec {
 	field_err fe;
 } import_rec;
 
+/* Records handed over at once, with what they point into. */
+typedef struct import_batch {
+	arena a;
+	import_rec rec[IMPORT_BATCH_RECORDS];
+	size_t count;
+	/* A salt for each record's body, drawn by the writer when it hands
+	 * the batch over. */
+	uint8_t salt[IMPORT_BATCH_RECORDS][WRITER_SALT_BYTES];
+} import_batch;
+
 /* writer_prepare of a record read, on either thread, into its batch's
  * arena. */
-static void import_prepare(writer_prep *prep, import_rec *x, arena *a)
+static void import_prepare(writer_prep *prep, import_rec *x,
+                           const uint8_t salt[WRITER_SALT_BYTES], arena *a)
 {
-	ledger_err err = writer_prepare(prep, &x->wi, x->in, a, &x->fe);
+	ledger_err err = writer_prepare(prep, &x->wi, x->in, salt, a, &x->fe);
 
 	if (err == LEDGER_EINPUT)
 		x->rs = READER_BAD;
@@ -137,17 +148,17 @@ static void import_prepare(writer_prep *prep, import_rec *x, arena *a)
 	x->prepared = true;
 }
 
-/* Append (or report) one record of batch arena a. Returns a storage
- * error, else LEDGER_OK; *stop is set once the input cannot be read
- * further. */
-static ledger_err import_take(import_pass *p, writer *w, import_rec *x,
-                              arena *a, double *last, bool *stop)
+/* Append (or report) record i of batch b. Returns a storage error, else
+ * LEDGER_OK; *stop is set once the input cannot be read further. */
+static ledger_err import_take(import_pass *p, writer *w, import_batch *b,
+                              size_t i, double *last, bool *stop)
 {
+	import_rec *x = &b->rec[i];
 	bool skipped;
 	ledger_err err;
 
 	if (x->rs == READER_RECORD && !x->prepared)
-		import_prepare(&w->prep, x, a);
+		import_prepare(&w->prep, x, b->salt[i], &b->a);
 
 	*stop = x->rs == READER_END || x->rs == READER_FAIL;
 	if (x->rs == READER_END)
@@ -191,12 +202,6 @@ static ledger_err import_take(import_pass *p, writer *w, import_rec *x,
  * does them too when the writer has another batch to work on, else it
  * hands the batch over and the writer does them (with protobuf input the
  * writer is the slower, with NDJSON the reader). */
-typedef struct import_batch {
-	arena a;
-	import_rec rec[IMPORT_BATCH_RECORDS];
-	size_t count;
-} import_batch;
-
 typedef struct import_feed {
 	reader *r;
 	relay *y;
@@ -221,7 +226,7 @@ static void import_read(void *ctx, size_t slot)
 		return;
 	for (size_t i = 0; i < b->count; i++)
 		if (b->rec[i].rs == READER_RECORD)
-			import_prepare(f->prep, &b->rec[i], &b->a);
+			import_prepare(f->prep, &b->rec[i], b->salt[i], &b->a);
 }
 
 /* One pass over the input inside one transaction, read by a second thread
@@ -244,14 +249,17 @@ static ledger_err import_pass_run(import_pass *p, writer *w, writer_prep *prep,
 	f->prep = prep;
 	for (size_t i = 0; i < RELAY_SLOTS; i++) {
 		arena_init(&f->b[i].a);
+		writer_salts(&f->b[i].salt[0][0], sizeof f->b[i].salt);
 		relay_submit(y);
 	}
 	while (!stop && err == LEDGER_OK) {
 		import_batch *b = &f->b[relay_take(y)];
 		for (size_t i = 0; i < b->count && !stop && err == LEDGER_OK; i++)
-			err = import_take(p, w, &b->rec[i], &b->a, &last, &stop);
-		if (!stop)
+			err = import_take(p, w, b, i, &last, &stop);
+		if (!stop) {
+			writer_salts(&b->salt[0][0], sizeof b->salt);
 			relay_submit(y);
+		}
 	}
 	relay_stop(y);
 	for (size_t i = 0; i < RELAY_SLOTS; i++)

@@ -23,6 +23,7 @@ ledger_err writer_init(writer *w, store *s, errbuf *e,
 	w->e = e;
 	arena_init(&w->a);
 	arena_init(&w->input_a);
+	w->salt_used = WRITER_SALT_POOL;
 	if (hasher_init_sha256(&w->h) != 0)
 		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256");
 	ledger_err err = writer_prep_init(&w->prep, secret, e);
@@ -323,7 +324,6 @@ ledger_err writer_prep_init(writer_prep *p, const uint8_t secret[WRITER_SECRET_B
                             errbuf *e)
 {
 	memset(p, 0, sizeof *p);
-	p->salt_used = WRITER_SALT_POOL;
 	if (hasher_init(&p->h) != 0)
 		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256 and HMAC");
 	if (hasher_set_key(&p->h, secret, WRITER_SECRET_BYTES) != 0) {
@@ -340,28 +340,34 @@ void writer_prep_free(writer_prep *p)
 	codec_buf_free(&p->body_buf);
 }
 
-static const uint8_t *next_salt(writer_prep *p)
+void writer_salts(uint8_t *out, size_t bytes)
 {
-	if (p->salt_used == WRITER_SALT_POOL) {
-		/* A failing RNG must never give a predictable salt. */
-		int ok = RAND_bytes(p->salt, sizeof p->salt);
-		assert(ok == 1);
-		(void)ok;
-		p->salt_used = 0;
+	/* A failing RNG must never give a predictable salt. */
+	int ok = RAND_bytes(out, (int)bytes);
+	assert(ok == 1);
+	(void)ok;
+}
+
+static const uint8_t *next_salt(writer *w)
+{
+	if (w->salt_used == WRITER_SALT_POOL) {
+		writer_salts(w->salt, sizeof w->salt);
+		w->salt_used = 0;
 	}
-	p->salt_used += WRITER_SALT_BYTES;
-	return p->salt + p->salt_used - WRITER_SALT_BYTES;
+	w->salt_used += WRITER_SALT_BYTES;
+	return w->salt + w->salt_used - WRITER_SALT_BYTES;
 }
 
 /* The body, salted, packed into a and hashed. */
-static bool seal_body(writer_prep *p, writer_input *x, arena *a)
+static bool seal_body(writer_prep *p, writer_input *x,
+                      const uint8_t salt[WRITER_SALT_BYTES], arena *a)
 {
 	Annals__Body body;
 	uint8_t *copy;
 
 	annals__body__init(&body);
 	event_fill_body(&body, &x->ev);
-	body.salt.data = (uint8_t *)next_salt(p);
+	body.salt.data = (uint8_t *)salt;
 	body.salt.len = WRITER_SALT_BYTES;
 	if (!codec_pack(&p->body_buf, &body.base) ||
 	    !(copy = arena_alloc(a, p->body_buf.bytes ? p->body_buf.bytes : 1)))
@@ -374,14 +380,16 @@ static bool seal_body(writer_prep *p, writer_input *x, arena *a)
 }
 
 ledger_err writer_prepare(writer_prep *p, writer_input *out,
-                          const Annals__InputEvent *in, arena *a, field_err *fe)
+                          const Annals__InputEvent *in,
+                          const uint8_t salt[WRITER_SALT_BYTES], arena *a,
+                          field_err *fe)
 {
 	memset(out, 0, sizeof *out);
 	if (!event_check(&out->ev, in, a, fe))
 		return LEDGER_EINPUT;
 	out->derived_id = !*out->ev.norm.id;
-	return content_mac(&p->h, &p->input_buf, out) && seal_body(p, out, a) ?
-	       LEDGER_OK : LEDGER_ENOMEM;
+	return content_mac(&p->h, &p->input_buf, out) &&
+	       seal_body(p, out, salt, a) ? LEDGER_OK : LEDGER_ENOMEM;
 }
 
 /* The MAC was made with the organization as given; when resolving it gave
@@ -560,7 +568,8 @@ ledger_err writer_append(writer *w, const Annals__InputEvent *in,
 
 	*skipped = false;
 	arena_reset(&w->input_a);
-	if ((err = writer_prepare(&w->prep, &x, in, &w->input_a, fe)) != LEDGER_OK)
+	if ((err = writer_prepare(&w->prep, &x, in, next_salt(w), &w->input_a,
+	                          fe)) != LEDGER_OK)
 		return err == LEDGER_ENOMEM ? err_set(w->e, err, "out of memory") : err;
 	return writer_append_input(w, &x, expect_version, skipped, fe);
 }

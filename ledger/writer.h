@@ -37,13 +37,10 @@ typedef struct writer_input {
 	uint8_t body_hash[LEDGER_HASH_BYTES];
 } writer_input;
 
-/* What writer_prepare needs: HMAC keyed with the ledger's id secret, and
- * a pool of random salts. */
+/* What writer_prepare needs: HMAC keyed with the ledger's id secret. */
 typedef struct writer_prep {
 	hasher h;
 	codec_buf input_buf, body_buf;
-	uint8_t salt[WRITER_SALT_POOL];
-	size_t salt_used;
 } writer_prep;
 
 typedef struct writer {
@@ -75,6 +72,8 @@ typedef struct writer {
 	tile_store tile_out;            /* where the tiles go, and how the
 	                                 * last write went */
 	heads_batch heads;              /* stream heads this transaction moved */
+	uint8_t salt[WRITER_SALT_POOL]; /* writer_append's salts */
+	size_t salt_used;
 	uint64_t appended;
 } writer;
 
@@ -90,13 +89,21 @@ ledger_err writer_prep_init(writer_prep *p, const uint8_t secret[WRITER_SECRET_B
                             errbuf *e);
 void writer_prep_free(writer_prep *p);
 
-/* Check and normalize `in` into *out, compute its content MAC, and salt,
- * pack and hash its body; any
- * thread may call it, each with its own p. *out points into `in` and
- * into a, which must outlive it. Returns LEDGER_OK, LEDGER_EINPUT with
- * *fe set when the record is refused, or LEDGER_ENOMEM. */
+/* Check and normalize `in` into *out, compute its content MAC, and pack
+ * and hash its body with the given random salt; any thread may call it,
+ * each with its own p. *out points into `in` and into a, which must
+ * outlive it. Returns LEDGER_OK, LEDGER_EINPUT with *fe set when the
+ * record is refused, or LEDGER_ENOMEM. */
 ledger_err writer_prepare(writer_prep *p, writer_input *out,
-                          const Annals__InputEvent *in, arena *a, field_err *fe);
+                          const Annals__InputEvent *in,
+                          const uint8_t salt[WRITER_SALT_BYTES], arena *a,
+                          field_err *fe);
+
+/* Fill out with random bytes for salts (OpenSSL's RAND_bytes, which must
+ * not fail: a predictable salt would make bodies guessable). An import
+ * draws them on the writer's thread, so that the reading thread makes no
+ * OpenSSL RAND state of its own. */
+void writer_salts(uint8_t *out, size_t bytes);
 
 /* Begin the write transaction and load the head, recorded_at and Merkle
  * frontier. */
