@@ -966,6 +966,9 @@ typedef struct hm_check {
 	uint64_t size;
 	uint64_t *nodes;
 	uint8_t *top_seen;
+	MDB_cursor *c;                  /* on DB_SMT: the nodes of a path are
+	                                 * near each other, mostly on the page
+	                                 * the last look-up left it on */
 } hm_check;
 
 /* LEDGER_ECORRUPT naming the stored node at depth d on path `bits` of
@@ -999,7 +1002,8 @@ static ledger_err hm_compare(const hm_check *x, unsigned d, const uint8_t *key,
 		return err_set(x->e, LEDGER_ECORRUPT, "heads map: two stream keys "
 		               "share 255 bits: the map cannot hold them");
 	size_t kn = node_key(k, d, key, x->size);   /* it keeps d bits of key */
-	err = store_get(x->txn, x->s, DB_SMT, k, kn, &v, x->e);
+	MDB_val mk = { kn, k };
+	err = store_cursor_get(x->c, &mk, &v, MDB_SET_KEY, x->e);
 	if (err == LEDGER_OK && v.mv_size == val_bytes &&
 	    memcmp(v.mv_data, val, val_bytes) == 0) {
 		if (kn == NODE_TOP_KEY_BYTES) {
@@ -1130,9 +1134,13 @@ static ledger_err heads_mem_check_changed(heads_mem *m, const hm_check *cx)
 ledger_err heads_mem_check_version(heads_mem *m, MDB_txn *txn, const store *s,
                                    errbuf *e, uint64_t size, uint64_t *nodes)
 {
-	hm_check x = { txn, s, e, size, nodes, m->top_seen };
+	hm_check x = { txn, s, e, size, nodes, m->top_seen, NULL };
 	uint64_t from = m->checked;
-	ledger_err err = heads_mem_check_changed(m, &x);
+	ledger_err err = store_cursor(&x.c, txn, s, DB_SMT, e);
+
+	if (err == LEDGER_OK)
+		err = heads_mem_check_changed(m, &x);
+	store_cursor_close(x.c);
 
 	m->checked = size;
 	if (err == LEDGER_OK && from && node_epoch(from) != node_epoch(size))
