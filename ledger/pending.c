@@ -17,6 +17,7 @@ void pending_init(pending *p)
 {
 	memset(p, 0, sizeof *p);
 	p->budget = PENDING_BUDGET;
+	p->filter_bytes_max = PENDING_FILTER_BYTES;
 }
 
 static void filters_free(pending *p)
@@ -25,7 +26,7 @@ static void filters_free(pending *p)
 		free(p->filter[i].bits);
 	memset(p->filter, 0, sizeof p->filter);
 	p->filters = 0;
-	p->ids_base = BASE_UNKNOWN;
+	p->filter_bytes = 0;
 }
 
 void pending_free(pending *p)
@@ -55,6 +56,7 @@ void pending_reset(pending *p)
 {
 	drop_buffered(p);
 	filters_free(p);
+	p->ids_base = BASE_UNKNOWN;
 }
 
 bool pending_full(const pending *p)
@@ -106,8 +108,8 @@ static bool filter_has(const pending_filter *f, uint64_t h1, uint64_t h2)
 	return true;
 }
 
-/* Add a written-out id; false when a filter cannot be allocated (the
- * caller then stops trusting the filters). */
+/* Add a written-out id; false when no filter can take it (out of memory,
+ * or past filter_bytes_max): the caller then stops using the filters. */
 static bool filter_add(pending *p, const uint8_t *key, size_t n)
 {
 	pending_filter *f = p->filters ? &p->filter[p->filters - 1] : NULL;
@@ -119,6 +121,8 @@ static bool filter_add(pending *p, const uint8_t *key, size_t n)
 		size_t cap = (size_t)PENDING_FILTER_FIRST << p->filters, words = 1;
 		while (words * 64u < cap * FILTER_BITS_PER_KEY)
 			words *= 2;
+		if (p->filter_bytes + words * sizeof *f->bits > p->filter_bytes_max)
+			return false;
 		f = &p->filter[p->filters];
 		if (!(f->bits = calloc(words, sizeof *f->bits)))
 			return false;
@@ -126,6 +130,7 @@ static bool filter_add(pending *p, const uint8_t *key, size_t n)
 		f->cap = cap;
 		f->count = 0;
 		p->filters++;
+		p->filter_bytes += words * sizeof *f->bits;
 	}
 	filter_hashes(key, n, &h1, &h2);
 	uint64_t mask = (uint64_t)f->words * 64u - 1u;
@@ -367,8 +372,10 @@ static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
 		const pending_rec *r = &run->v[i];
 		const uint8_t *key = rec_key(p, r);
 		if (db == PEND_IDS && p->ids_base == BASE_EMPTY &&
-		    !filter_add(p, key, r->key_bytes))
+		    !filter_add(p, key, r->key_bytes)) {
 			p->ids_base = BASE_STORED;
+			filters_free(p);        /* never read again */
+		}
 		err = store_cursor_put(c, target, key, r->key_bytes, key + r->key_bytes,
 		                       r->val_bytes, flags, e);
 	}

@@ -51,6 +51,11 @@ typedef struct pending_run {
  * twice the size of the one before, so that no size has to be guessed. */
 #define PENDING_FILTERS_MAX  24u
 #define PENDING_FILTER_FIRST (1u << 16)  /* keys the first filter holds */
+#define PENDING_FILTER_BYTES (64u << 20) /* all filters together (about 33
+                                          * million ids): past it, look-ups
+                                          * go to the B-tree, so memory
+                                          * stays flat however large the
+                                          * import */
 
 typedef struct pending_filter {
 	uint64_t *bits;
@@ -75,6 +80,8 @@ typedef struct pending {
 	pending_base ids_base;          /* of this transaction */
 	pending_filter filter[PENDING_FILTERS_MAX];
 	size_t filters;
+	size_t filter_bytes, filter_bytes_max; /* PENDING_FILTER_BYTES; tests
+	                                 * lower it */
 	uint64_t ids_skipped;           /* descents the filters spared */
 } pending;
 

@@ -212,11 +212,12 @@ static char **random_chunks(uint64_t seed, unsigned n, unsigned chunks)
 }
 
 /* Append every record of ndjson in one transaction with a writer whose
- * buffer holds `budget` bytes; counts what was appended, skipped as
- * already stored, and refused. Returns the lookups the id filters spared. */
+ * buffer holds `budget` bytes and whose id filters `filter_bytes`; counts
+ * what was appended, skipped as already stored, and refused. Returns the
+ * lookups the id filters spared. */
 static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
-                                unsigned *appended, unsigned *skipped,
-                                unsigned *refused)
+                                size_t filter_bytes, unsigned *appended,
+                                unsigned *skipped, unsigned *refused)
 {
 	writer w;
 	arena a;
@@ -230,6 +231,7 @@ static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
 	arena_init(&a);
 	CU_ASSERT_FATAL(writer_init(&w, l->s, &l->e, l->secret) == LEDGER_OK);
 	w.ix.pend.budget = budget;
+	w.ix.pend.filter_bytes_max = filter_bytes;
 	CU_ASSERT_FATAL(writer_begin(&w) == LEDGER_OK);
 	*appended = *skipped = *refused = 0;
 	for (reader_status st; (st = reader_next(r, &in, &line, &a, &fe)) != READER_END;) {
@@ -254,7 +256,8 @@ static void import_with_writer(ledger *l, const char *ndjson, size_t budget)
 {
 	unsigned appended, skipped, refused;
 
-	append_counting(l, ndjson, budget, &appended, &skipped, &refused);
+	append_counting(l, ndjson, budget, PENDING_FILTER_BYTES, &appended,
+	                &skipped, &refused);
 	CU_ASSERT_FATAL(refused == 0);
 }
 
@@ -331,7 +334,7 @@ static void test_pending_first_import_filters(void)
 	                    "\"organization\":\"un\",\"date\":\"2001-01-01\","
 	                    "\"summary\":\"other content\"}\n";
 	fixture_text t = { 0 };
-	fixture a, b;
+	fixture a, b, c;
 	ledger_import_stats st;
 	unsigned appended, skipped, refused;
 
@@ -344,10 +347,21 @@ static void test_pending_first_import_filters(void)
 	CU_ASSERT_FATAL(fixture_open(&a) == 0);
 	CU_ASSERT_FATAL(fixture_open(&b) == 0);
 	/* Written out before almost every event, in one transaction. */
-	uint64_t spared = append_counting(b.l, t.data, 1, &appended, &skipped, &refused);
+	uint64_t spared = append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES,
+	                                  &appended, &skipped, &refused);
 	CU_ASSERT(spared > 500);
 	CU_ASSERT_EQUAL(skipped, 1);
 	CU_ASSERT_EQUAL(refused, 1);
+	/* With no room for a filter, the look-ups go to the B-tree from the
+	 * first write-out on, with the same outcome. */
+	unsigned appended_c, skipped_c, refused_c;
+	CU_ASSERT_FATAL(fixture_open(&c) == 0);
+	CU_ASSERT(append_counting(c.l, t.data, 1, 0, &appended_c, &skipped_c,
+	                          &refused_c) <= 2);
+	CU_ASSERT_EQUAL(appended_c, appended);
+	CU_ASSERT_EQUAL(skipped_c, 1);
+	CU_ASSERT_EQUAL(refused_c, 1);
+	fixture_close(&c);
 	/* The same records through the import, which refuses the whole file
 	 * for the one bad record: without it, the same ledger. */
 	t.data[strlen(t.data) - strlen(again)] = '\0';
@@ -361,8 +375,8 @@ static void test_pending_first_import_filters(void)
 	ledger_verify_stats vs;
 	CU_ASSERT(ledger_verify(&vs, b.l) == LEDGER_OK);
 	/* Now that ids are stored, every lookup goes to the B-tree. */
-	CU_ASSERT_EQUAL(append_counting(b.l, t.data, 1, &appended, &skipped,
-	                                &refused), 0);
+	CU_ASSERT_EQUAL(append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES,
+	                                &appended, &skipped, &refused), 0);
 	CU_ASSERT_EQUAL(appended, 0);
 	CU_ASSERT(skipped > 500);
 	CU_ASSERT_EQUAL(refused, 0);
