@@ -23,7 +23,7 @@ static inline void name##_swap(T *a, T *b)                                  \
 	*b = t;                                                             \
 }                                                                           \
                                                                             \
-static void name##_sift(T *v, size_t i, size_t n, C ctx)                    \
+static void name##_sift(T *v, size_t n, size_t i, C ctx)                    \
 {                                                                           \
 	for (size_t c; (c = 2 * i + 1) < n; i = c) {                        \
 		if (c + 1 < n && less(&v[c], &v[c + 1], ctx))               \
@@ -39,10 +39,10 @@ static void name##_intro(T *v, size_t n, C ctx, unsigned depth)             \
 	while (n > 16) {                                                    \
 		if (depth-- == 0) {                                         \
 			for (size_t i = n / 2; i-- > 0;)                    \
-				name##_sift(v, i, n, ctx);                  \
+				name##_sift(v, n, i, ctx);                  \
 			for (size_t i = n; i-- > 1;) {                      \
 				name##_swap(&v[0], &v[i]);                  \
-				name##_sift(v, 0, i, ctx);                  \
+				name##_sift(v, i, 0, ctx);                  \
 			}                                                   \
 			return;                                             \
 		}                                                           \
@@ -89,6 +89,8 @@ static void name(T *v, size_t n, C ctx)                                     \
 {                                                                           \
 	unsigned depth = 0;                                                 \
                                                                             \
+	if (n < 2)                                                          \
+		return;                                                     \
 	for (size_t k = n; k; k >>= 1)                                      \
 		depth += 2;                                                 \
 	name##_intro(v, n, ctx, depth);                                     \
