@@ -171,8 +171,7 @@ static ledger_err import_take(import_pass *p, writer *w, import_batch *b,
 	}
 	if (x->no_memory)
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
-	err = writer_append_input(w, &x->wi, p->opts->expect_version, &skipped,
-	                          &x->fe);
+	err = writer_append(w, &x->wi, p->opts->expect_version, &skipped, &x->fe);
 	if (err == LEDGER_EINPUT || err == LEDGER_ECONFLICT) {
 		p->st.rejected++;
 		p->conflict |= err == LEDGER_ECONFLICT;

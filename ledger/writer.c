@@ -22,15 +22,9 @@ ledger_err writer_init(writer *w, store *s, errbuf *e,
 	w->s = s;
 	w->e = e;
 	arena_init(&w->a);
-	arena_init(&w->input_a);
-	w->salt_used = WRITER_SALT_POOL;
-	if (hasher_init_sha256(&w->h) != 0)
-		return err_set(e, LEDGER_ENOMEM, "cannot set up SHA-256");
 	ledger_err err = writer_prep_init(&w->prep, secret, e);
 	if (err == LEDGER_OK && (err = index_init(&w->ix, s, e, true)) != LEDGER_OK)
 		writer_prep_free(&w->prep);
-	if (err != LEDGER_OK)
-		hasher_free(&w->h);
 	return err;
 }
 
@@ -39,10 +33,8 @@ void writer_free(writer *w)
 	writer_abort(w);
 	heads_batch_free(&w->heads);
 	index_free(&w->ix);
-	hasher_free(&w->h);
 	writer_prep_free(&w->prep);
 	arena_free(&w->a);
-	arena_free(&w->input_a);
 	codec_buf_free(&w->env_buf);
 }
 
@@ -77,7 +69,7 @@ static ledger_err writer_load_head(writer *w)
 			              "decoded (run annals verify)");
 		} else {
 			w->seq = get_u64_be(k.mv_data);
-			hasher_sha256(&w->h, w->prev, leaf_prefix, 1, v.mv_data, v.mv_size);
+			hasher_sha256(&w->prep.h, w->prev, leaf_prefix, 1, v.mv_data, v.mv_size);
 			/* recorded_at never decreases, whatever the clock does. */
 			if (env->recorded_at_us > w->recorded_at_us)
 				w->recorded_at_us = env->recorded_at_us;
@@ -114,7 +106,7 @@ ledger_err writer_begin(writer *w)
 		              (unsigned long long)w->seq);
 		goto fail;
 	}
-	w->frontier.h = &w->h;
+	w->frontier.h = &w->prep.h;
 	return LEDGER_OK;
 fail:
 	writer_abort(w);
@@ -145,7 +137,7 @@ static ledger_err seal(writer *w)
 	ledger_err err;
 
 	heads_batch_compact(&w->heads);
-	if ((err = heads_update(root, &w->h, w->txn, w->s, w->e, w->heads.v,
+	if ((err = heads_update(root, &w->prep.h, w->txn, w->s, w->e, w->heads.v,
 	                        w->heads.count, w->seq)) != LEDGER_OK)
 		return err;
 	put_u64_be(k, w->seq);
@@ -162,7 +154,7 @@ static ledger_err seal(writer *w)
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	/* The last leaf was held back from the tree for this. */
 	assert(w->leaf_pending);
-	hasher_sha256(&w->h, w->pending_leaf, leaf_prefix, 1, w->env_buf.data,
+	hasher_sha256(&w->prep.h, w->pending_leaf, leaf_prefix, 1, w->env_buf.data,
 	              w->env_buf.bytes);
 	if ((err = store_put(w->txn, w->s, DB_EVENTS, k, 8, w->env_buf.data,
 	                     w->env_buf.bytes, 0, w->e)) != LEDGER_OK ||
@@ -348,16 +340,6 @@ void writer_salts(uint8_t *out, size_t bytes)
 	(void)ok;
 }
 
-static const uint8_t *next_salt(writer *w)
-{
-	if (w->salt_used == WRITER_SALT_POOL) {
-		writer_salts(w->salt, sizeof w->salt);
-		w->salt_used = 0;
-	}
-	w->salt_used += WRITER_SALT_BYTES;
-	return w->salt + w->salt_used - WRITER_SALT_BYTES;
-}
-
 /* The body, salted, packed into a and hashed. */
 static bool seal_body(writer_prep *p, writer_input *x,
                       const uint8_t salt[WRITER_SALT_BYTES], arena *a)
@@ -501,7 +483,7 @@ static ledger_err encode(writer *w, append_ctx *x, uint8_t leaf[LEDGER_HASH_BYTE
 		           "over the limit of %u", bytes, LEDGER_EVENT_BYTES_MAX);
 		return LEDGER_EINPUT;
 	}
-	hasher_sha256(&w->h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
+	hasher_sha256(&w->prep.h, leaf, leaf_prefix, 1, w->env_buf.data, w->env_buf.bytes);
 	return LEDGER_OK;
 }
 
@@ -554,29 +536,14 @@ static ledger_err write_event(writer *w, const append_ctx *x,
 		return err;
 	memcpy(w->pending_leaf, leaf, LEDGER_HASH_BYTES);
 	w->leaf_pending = true;
-	if (heads_batch_add(&w->heads, &w->h, x->env.country, x->env.organization,
+	if (heads_batch_add(&w->heads, &w->prep.h, x->env.country, x->env.organization,
 	                    x->env.stream_version, seq) != 0)
 		return err_set(w->e, LEDGER_ENOMEM, "out of memory");
 	return index_event(&w->ix, w->txn, &x->env, seq, leaf);
 }
 
-ledger_err writer_append(writer *w, const Annals__InputEvent *in,
-                         int64_t expect_version, bool *skipped, field_err *fe)
-{
-	writer_input x;
-	ledger_err err;
-
-	*skipped = false;
-	arena_reset(&w->input_a);
-	if ((err = writer_prepare(&w->prep, &x, in, next_salt(w), &w->input_a,
-	                          fe)) != LEDGER_OK)
-		return err == LEDGER_ENOMEM ? err_set(w->e, err, "out of memory") : err;
-	return writer_append_input(w, &x, expect_version, skipped, fe);
-}
-
-ledger_err writer_append_input(writer *w, writer_input *in,
-                               int64_t expect_version, bool *skipped,
-                               field_err *fe)
+ledger_err writer_append(writer *w, writer_input *in, int64_t expect_version,
+                         bool *skipped, field_err *fe)
 {
 	append_ctx x;
 	uint8_t leaf[LEDGER_HASH_BYTES];

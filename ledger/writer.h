@@ -19,7 +19,6 @@
 #include "store.h"
 
 #define WRITER_SALT_BYTES   16u
-#define WRITER_SALT_POOL    (WRITER_SALT_BYTES * 1024u)  /* one RAND_bytes call per 1,024 events */
 #define WRITER_SECRET_BYTES 32u
 
 /* The part of an append that needs nothing of the ledger: the input
@@ -52,12 +51,11 @@ typedef struct writer {
 	 * through mdb_put starts one for every record). Opened when first
 	 * needed in a transaction; a redaction's delete closes them. */
 	MDB_cursor *events_c, *bodies_c;
-	hasher h;                       /* SHA-256 */
-	writer_prep prep;               /* for writer_append, and the MAC of
-	                                 * an organization resolved */
+	writer_prep prep;               /* its hasher makes every hash of the
+	                                 * writer: leaves, nodes, the MAC of an
+	                                 * organization resolved here */
 	indexer ix;                     /* indexes and projections */
 	arena a;                        /* per-event scratch */
-	arena input_a;                  /* writer_append's writer_input */
 	codec_buf env_buf;
 	uint64_t seq;                   /* last seq written */
 	uint8_t prev[LEDGER_HASH_BYTES];/* L(seq) */
@@ -72,8 +70,6 @@ typedef struct writer {
 	tile_store tile_out;            /* where the tiles go, and how the
 	                                 * last write went */
 	heads_batch heads;              /* stream heads this transaction moved */
-	uint8_t salt[WRITER_SALT_POOL]; /* writer_append's salts */
-	size_t salt_used;
 	uint64_t appended;
 } writer;
 
@@ -109,18 +105,14 @@ void writer_salts(uint8_t *out, size_t bytes);
  * frontier. */
 ledger_err writer_begin(writer *w);
 
-/* Append one input event. expect_version >= 0 overrides the record's own.
- * On LEDGER_OK *skipped tells whether it was already stored with the same
- * content. LEDGER_EINPUT and LEDGER_ECONFLICT describe the record in *fe;
- * other codes are storage failures with details in the errbuf. */
-ledger_err writer_append(writer *w, const Annals__InputEvent *in,
-                         int64_t expect_version, bool *skipped, field_err *fe);
-
-/* writer_append of an input writer_prepare has made (and that it
- * accepted). *in may be changed (the organization resolved). */
-ledger_err writer_append_input(writer *w, writer_input *in,
-                               int64_t expect_version, bool *skipped,
-                               field_err *fe);
+/* Append one input event, as writer_prepare made it (and accepted it);
+ * *in may be changed (the organization resolved). expect_version >= 0
+ * overrides the record's own. On LEDGER_OK *skipped tells whether it was
+ * already stored with the same content. LEDGER_EINPUT and
+ * LEDGER_ECONFLICT describe the record in *fe; other codes are storage
+ * failures with details in the errbuf. */
+ledger_err writer_append(writer *w, writer_input *in, int64_t expect_version,
+                         bool *skipped, field_err *fe);
 
 /* Commit the transaction (consumes it). */
 ledger_err writer_commit(writer *w);

@@ -236,7 +236,12 @@ static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
 	*appended = *skipped = *refused = 0;
 	for (reader_status st; (st = reader_next(r, &in, &line, &a, &fe)) != READER_END;) {
 		CU_ASSERT_FATAL(st == READER_RECORD);
-		ledger_err err = writer_append(&w, in, -1, &skip, &fe);
+		writer_input wi;
+		uint8_t salt[WRITER_SALT_BYTES];
+		writer_salts(salt, sizeof salt);
+		ledger_err err = writer_prepare(&w.prep, &wi, in, salt, &a, &fe);
+		if (err == LEDGER_OK)
+			err = writer_append(&w, &wi, -1, &skip, &fe);
 		CU_ASSERT_FATAL(err == LEDGER_OK || err == LEDGER_EINPUT);
 		*refused += err == LEDGER_EINPUT;
 		*skipped += err == LEDGER_OK && skip;
