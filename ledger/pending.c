@@ -84,24 +84,27 @@ static uint64_t key_hash(const uint8_t *k, size_t n)
 #define FILTER_BITS_PER_KEY 10u       /* with 7 probes: under 1 % false */
 #define FILTER_PROBES       7u
 
-/* The two hashes of a key's probes (double hashing): FNV-1a, and its
- * splitmix64 finalization, odd so that it steps through every bit. */
-static void filter_hashes(const uint8_t *key, size_t n, uint64_t *h1, uint64_t *h2)
+/* The step between a key's probes (double hashing, the first probe at
+ * its key_hash h): h's splitmix64 finalization, odd so that it steps
+ * through every bit. */
+static uint64_t filter_step(uint64_t h)
 {
-	uint64_t z = key_hash(key, n);
-
-	*h1 = z;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	*h2 = (z ^ (z >> 31)) | 1u;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+	return (h ^ (h >> 31)) | 1u;
 }
 
-static bool filter_has(const pending_filter *f, uint64_t h1, uint64_t h2)
+/* The bit of probe i of the key hashed h. */
+static uint64_t filter_bit(const pending_filter *f, uint64_t h, uint64_t step,
+                           unsigned i)
 {
-	uint64_t mask = (uint64_t)f->words * 64u - 1u;
+	return (h + i * step) & ((uint64_t)f->words * 64u - 1u);
+}
 
+static bool filter_has(const pending_filter *f, uint64_t h, uint64_t step)
+{
 	for (unsigned i = 0; i < FILTER_PROBES; i++) {
-		uint64_t b = (h1 + i * h2) & mask;
+		uint64_t b = filter_bit(f, h, step, i);
 		if (!(f->bits[b >> 6] >> (b & 63) & 1u))
 			return false;
 	}
@@ -113,7 +116,6 @@ static bool filter_has(const pending_filter *f, uint64_t h1, uint64_t h2)
 static bool filter_add(pending *p, const uint8_t *key, size_t n)
 {
 	pending_filter *f = p->filters ? &p->filter[p->filters - 1] : NULL;
-	uint64_t h1, h2;
 
 	if (!f || f->count == f->cap) {
 		if (p->filters == PENDING_FILTERS_MAX)
@@ -132,22 +134,21 @@ static bool filter_add(pending *p, const uint8_t *key, size_t n)
 		p->filters++;
 		p->filter_bytes += words * sizeof *f->bits;
 	}
-	filter_hashes(key, n, &h1, &h2);
-	uint64_t mask = (uint64_t)f->words * 64u - 1u;
+	uint64_t h = key_hash(key, n), step = filter_step(h);
 	for (unsigned i = 0; i < FILTER_PROBES; i++) {
-		uint64_t b = (h1 + i * h2) & mask;
+		uint64_t b = filter_bit(f, h, step, i);
 		f->bits[b >> 6] |= (uint64_t)1 << (b & 63);
 	}
 	f->count++;
 	return true;
 }
 
-/* Whether an id missing from the buffer may be stored: always, unless
- * the transaction began with none and no filter holds it. */
+/* Whether an id missing from the buffer (key_hash h) may be stored:
+ * always, unless the transaction began with none and no filter holds it. */
 static bool id_may_be_stored(pending *p, MDB_txn *txn, const store *s,
-                             const uint8_t *key, size_t n)
+                             uint64_t h)
 {
-	uint64_t h1, h2, entries, bytes;
+	uint64_t entries, bytes;
 	errbuf e;
 
 	if (p->ids_base == BASE_UNKNOWN)
@@ -156,20 +157,21 @@ static bool id_may_be_stored(pending *p, MDB_txn *txn, const store *s,
 		              LEDGER_OK && entries == 0 ? BASE_EMPTY : BASE_STORED;
 	if (p->ids_base != BASE_EMPTY)
 		return true;
-	filter_hashes(key, n, &h1, &h2);
+	uint64_t step = filter_step(h);
 	for (size_t i = 0; i < p->filters; i++)
-		if (filter_has(&p->filter[i], h1, h2))
+		if (filter_has(&p->filter[i], h, step))
 			return true;
 	p->ids_skipped++;
 	return false;
 }
 
-/* The slot of key in table t: the one holding it, or the free one where it
- * would go. */
-static size_t slot_of(const pending *p, size_t t, const uint8_t *key, size_t n)
+/* The slot of key (key_hash h) in table t: the one holding it, or the
+ * free one where it would go. */
+static size_t slot_at(const pending *p, size_t t, const uint8_t *key, size_t n,
+                      uint64_t h)
 {
 	const pending_run *run = &p->run[t];
-	size_t mask = p->tab_cap[t] - 1, i = (size_t)key_hash(key, n) & mask;
+	size_t mask = p->tab_cap[t] - 1, i = (size_t)h & mask;
 
 	for (;; i = (i + 1) & mask) {
 		uint32_t x = p->tab[t][i];
@@ -179,6 +181,11 @@ static size_t slot_of(const pending *p, size_t t, const uint8_t *key, size_t n)
 		if (r->key_bytes == n && memcmp(rec_key(p, r), key, n) == 0)
 			return i;
 	}
+}
+
+static size_t slot_of(const pending *p, size_t t, const uint8_t *key, size_t n)
+{
+	return slot_at(p, t, key, n, key_hash(key, n));
 }
 
 /* Keep table t at most half full for one more record. */
@@ -262,12 +269,14 @@ ledger_err pending_put(pending *p, pending_db db, const void *key,
 	return LEDGER_OK;
 }
 
-const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
-                           size_t key_bytes, size_t *val_bytes)
+/* pending_get of a key hashed h. */
+static const uint8_t *get_hashed(const pending *p, pending_db db,
+                                 const uint8_t *key, size_t key_bytes,
+                                 uint64_t h, size_t *val_bytes)
 {
 	if (!p->run[db].count)
 		return NULL;
-	uint32_t x = p->tab[db][slot_of(p, db, key, key_bytes)];
+	uint32_t x = p->tab[db][slot_at(p, db, key, key_bytes, h)];
 	if (!x)
 		return NULL;
 	const pending_rec *r = &p->run[db].v[x - 1];
@@ -275,17 +284,25 @@ const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
 	return rec_key(p, r) + r->key_bytes;
 }
 
+const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
+                           size_t key_bytes, size_t *val_bytes)
+{
+	return get_hashed(p, db, key, key_bytes, key_hash(key, key_bytes),
+	                  val_bytes);
+}
+
 ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
                         pending *p, MDB_txn *txn, const store *s,
                         pending_db db, const void *key, size_t key_bytes,
                         errbuf *e)
 {
+	uint64_t h = key_hash(key, key_bytes);     /* the table's, the filters' */
 	MDB_val v;
 	ledger_err err;
 
-	if ((*val = pending_get(p, db, key, key_bytes, val_bytes)) != NULL)
+	if ((*val = get_hashed(p, db, key, key_bytes, h, val_bytes)) != NULL)
 		return LEDGER_OK;
-	if (db == PEND_IDS && !id_may_be_stored(p, txn, s, key, key_bytes))
+	if (db == PEND_IDS && !id_may_be_stored(p, txn, s, h))
 		return LEDGER_ENOTFOUND;
 	err = store_get(txn, s, pending_target[db], key, key_bytes, &v, e);
 	if (err == LEDGER_OK) {
