@@ -951,8 +951,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	if (err != LEDGER_OK)
 		return err;
 	uint8_t head[INDEX_STATUS_HEAD_BYTES];
-	put_u64_be(head, version);
-	put_u32_be(head + 8, first);
+	index_status_head_put(head, version, first);
 	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, head, sizeof head,
 	                &ix->f);
 }

@@ -19,6 +19,7 @@
 
 #include "annals.pb-c.h"
 #include "arena.h"
+#include "bytes.h"
 #include "fold.h"
 #include "keys.h"
 #include "pending.h"
@@ -113,6 +114,25 @@ ledger_err index_fold_at(fold *f, indexer *ix, MDB_txn *txn,
  * the stream's earliest dated event (0: not kept, for streams shorter than
  * INDEX_AGG_MIN_EVENTS). The fold follows. */
 #define INDEX_STATUS_HEAD_BYTES 12u
+
+#define INDEX_STATUS_FIRST_DAY_AT 8u
+
+static inline void index_status_head_put(uint8_t head[INDEX_STATUS_HEAD_BYTES],
+                                         uint64_t version, uint32_t first_day)
+{
+	put_u64_be(head, version);
+	put_u32_be(head + INDEX_STATUS_FIRST_DAY_AT, first_day);
+}
+
+static inline uint64_t index_status_version(const uint8_t *head)
+{
+	return get_u64_be(head);
+}
+
+static inline uint32_t index_status_first_day(const uint8_t *head)
+{
+	return get_u32_be(head + INDEX_STATUS_FIRST_DAY_AT);
+}
 
 /* The fold of rel at `at` as of seq as_of, from the stream's events alone
  * (O(k) for k events). *version gets the stream's version as of as_of. */

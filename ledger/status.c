@@ -257,12 +257,12 @@ ledger_err query_fold(fold *f, uint64_t *version, ledger *l,
 	                 v.mv_size - INDEX_STATUS_HEAD_BYTES))
 		return err_set(&l->e, LEDGER_ECORRUPT, "a current-status record is "
 		               "malformed (run annals rebuild)");
-	*version = get_u64_be(v.mv_data);
+	*version = index_status_version(v.mv_data);
 	/* Every event of the stream starts by `at`: the record is the answer. */
 	if (f->max_first_day <= at)
 		return LEDGER_OK;
 	return index_fold_at(f, ix, txn, rel, rel_bytes, at, *version,
-	                     get_u32_be((const uint8_t *)v.mv_data + 8));
+	                     index_status_first_day(v.mv_data));
 }
 
 ledger_err ledger_status_get(ledger_status *out, ledger *l,

@@ -51,14 +51,14 @@ void tile_key_complete(uint8_t key[TILE_KEY_BYTES], unsigned t, uint64_t n)
 
 	/* A tile of the top level (t = 15) would complete at 2^64 leaves:
 	 * never in a tree of < 2^63; its key saturates rather than shift by 64. */
-	key[0] = 0x01;
+	key[0] = TILE_KEY_COMPLETE;
 	put_u64_be(key + 1, shift >= 64 ? UINT64_MAX : (n + 1) << shift);
 	key[9] = (uint8_t)t;
 }
 
 void tile_key_partial(uint8_t key[TILE_PARTIAL_KEY_BYTES], unsigned t)
 {
-	key[0] = 0x00;
+	key[0] = TILE_KEY_PARTIAL;
 	key[1] = (uint8_t)t;
 }
 
@@ -94,10 +94,10 @@ void tile_name(char *out, size_t cap, const void *key, size_t key_bytes,
 	const uint8_t *k = key;
 	unsigned t = key_bytes >= 2 ? k[key_bytes - 1] : TILE_LEVELS;
 
-	if (key_bytes == TILE_PARTIAL_KEY_BYTES && k[0] == 0x00 && t < TILE_LEVELS)
+	if (key_bytes == TILE_PARTIAL_KEY_BYTES && k[0] == TILE_KEY_PARTIAL && t < TILE_LEVELS)
 		snprintf(out, cap, "%u/%llu", t,
 		         (unsigned long long)tile_index_at(t, size));
-	else if (key_bytes == TILE_KEY_BYTES && k[0] == 0x01 && t < TILE_LEVELS)
+	else if (key_bytes == TILE_KEY_BYTES && k[0] == TILE_KEY_COMPLETE && t < TILE_LEVELS)
 		snprintf(out, cap, "%u/%llu", t, (unsigned long long)
 		         (shr(get_u64_be(k + 1), TILE_HEIGHT * (t + 1)) - 1));
 	else

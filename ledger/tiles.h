@@ -31,6 +31,8 @@
 #define TILE_LEVELS      (MERKLE_LEVELS_MAX / TILE_HEIGHT)
 #define TILE_KEY_BYTES   10u                          /* a complete tile's */
 #define TILE_PARTIAL_KEY_BYTES 2u
+#define TILE_KEY_COMPLETE 0x01u                       /* a key's first byte */
+#define TILE_KEY_PARTIAL  0x00u
 
 /* Where the stored hash (level, index) lives. */
 typedef struct tile_pos {

@@ -679,12 +679,12 @@ static ledger_err merkle_beyond(verifier *v, bool *out)
 	if (err == LEDGER_OK)
 		err = store_cursor_get(c, &k, &x, MDB_LAST, &v->l->e);
 	if (err == LEDGER_OK && k.mv_size == TILE_KEY_BYTES &&
-	    ((const uint8_t *)k.mv_data)[0] == 0x01 &&
+	    ((const uint8_t *)k.mv_data)[0] == TILE_KEY_COMPLETE &&
 	    get_u64_be((const uint8_t *)k.mv_data + 1) > v->seq)
 		*out = true;
 	for (err = err ? err : store_cursor_get(c, &k, &x, MDB_FIRST, &v->l->e);
 	     err == LEDGER_OK && !*out && k.mv_size == TILE_PARTIAL_KEY_BYTES &&
-	     ((const uint8_t *)k.mv_data)[0] == 0x00;
+	     ((const uint8_t *)k.mv_data)[0] == TILE_KEY_PARTIAL;
 	     err = store_cursor_get(c, &k, &x, MDB_NEXT, &v->l->e)) {
 		unsigned t = ((const uint8_t *)k.mv_data)[1];
 		*out = t < TILE_LEVELS && x.mv_size / LEDGER_HASH_BYTES >
