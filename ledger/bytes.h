@@ -1,8 +1,9 @@
-/* Fixed-width big-endian integers for LMDB keys and values: memcmp order
- * equals numeric order. */
+/* Fixed-width big-endian integers for LMDB keys and values (memcmp order
+ * equals numeric order), and the hash of a key for in-memory tables. */
 #ifndef LEDGER_BYTES_H
 #define LEDGER_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline void put_u32_be(uint8_t *p, uint32_t v)
@@ -26,6 +27,16 @@ static inline void put_u64_be(uint8_t *p, uint64_t v)
 static inline uint64_t get_u64_be(const uint8_t *p)
 {
 	return (uint64_t)get_u32_be(p) << 32 | get_u32_be(p + 4);
+}
+
+/* FNV-1a of k[0..n): for hash tables of keys held in memory. */
+static inline uint64_t bytes_hash(const uint8_t *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 0x100000001b3u;
+	return h;
 }
 
 #endif

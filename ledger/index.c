@@ -194,10 +194,9 @@ ledger_err index_init(indexer *ix, store *s, errbuf *e, bool for_writes)
 	fold_init(&ix->f);
 	fold_init(&ix->g);
 	pending_init(&ix->pend);
-	ix->dirty = for_writes ? malloc(INDEX_DIRTY_MAX * sizeof *ix->dirty) : NULL;
 	ix->cap = 4096;
 	ix->buf = malloc(ix->cap);
-	if ((for_writes && !ix->dirty) || !ix->buf) {
+	if ((for_writes && !dirty_init(&ix->dirty)) || !ix->buf) {
 		index_free(ix);
 		return err_set(e, LEDGER_ENOMEM, "out of memory");
 	}
@@ -210,15 +209,14 @@ void index_free(indexer *ix)
 	fold_free(&ix->f);
 	fold_free(&ix->g);
 	pending_free(&ix->pend);
-	free(ix->dirty);
+	dirty_free(&ix->dirty);
 	free(ix->buf);
-	ix->dirty = NULL;
 	ix->buf = NULL;
 }
 
 void index_reset(indexer *ix)
 {
-	ix->dirty_count = 0;
+	dirty_reset(&ix->dirty);
 	pending_reset(&ix->pend);
 }
 
@@ -271,57 +269,20 @@ ledger_err index_put_head(indexer *ix, const uint8_t *rel, size_t rel_bytes,
 	                   ix->e);
 }
 
-static int dirty_cmp(const index_dirty *x, const index_dirty *y)
-{
-	size_t n = x->rel_bytes < y->rel_bytes ? x->rel_bytes : y->rel_bytes;
-	int c = memcmp(x->rel, y->rel, n);
-
-	if (c || x->rel_bytes != y->rel_bytes)
-		return c ? c : (x->rel_bytes < y->rel_bytes ? -1 : 1);
-	return x->month < y->month ? -1 : x->month > y->month;
-}
-
-static inline bool dirty_less(const index_dirty *x, const index_dirty *y,
-                              void *unused)
-{
-	(void)unused;
-	return dirty_cmp(x, y) < 0;
-}
-
-SORT_DEFINE(dirty_sort, index_dirty, void *, dirty_less)
-
-/* Sort the dirty set and drop repeated marks; returns the count left. */
-static size_t dirty_unique(indexer *ix)
-{
-	size_t n = 0;
-
-	dirty_sort(ix->dirty, ix->dirty_count, NULL);
-	for (size_t i = 0; i < ix->dirty_count; i++)
-		if (!n || dirty_cmp(&ix->dirty[n - 1], &ix->dirty[i]) != 0)
-			ix->dirty[n++] = ix->dirty[i];
-	ix->dirty_count = n;
-	return n;
-}
-
-static ledger_err flush_sorted(indexer *ix, MDB_txn *txn);
-
+/* Mark a month of rel (the one of `day`; none for day 0) for index_flush,
+ * flushing first when the set is full. */
 static ledger_err mark_dirty(indexer *ix, MDB_txn *txn, const uint8_t *rel,
                              size_t rel_bytes, uint32_t day)
 {
+	uint32_t month = day ? unit_start(UNIT_MONTH, day) : 0;
 	ledger_err err;
 
-	/* A full set is first rid of repeated marks (hot streams mark the
-	 * same months again and again); it is flushed when that frees less
-	 * than a quarter of it. */
-	if (ix->dirty_count == INDEX_DIRTY_MAX &&
-	    dirty_unique(ix) > INDEX_DIRTY_MAX / 4 * 3 &&
-	    (err = flush_sorted(ix, txn)) != LEDGER_OK)
+	if (dirty_add(&ix->dirty, rel, rel_bytes, month))
+		return LEDGER_OK;
+	if ((err = index_flush(ix, txn)) != LEDGER_OK)
 		return err;
-	index_dirty *d = &ix->dirty[ix->dirty_count++];
-	memcpy(d->rel, rel, rel_bytes);
-	d->rel_bytes = (uint8_t)rel_bytes;
-	d->month = day ? unit_start(UNIT_MONTH, day) : 0;
-	return LEDGER_OK;
+	return dirty_add(&ix->dirty, rel, rel_bytes, month) ? LEDGER_OK :
+	       err_set(ix->e, LEDGER_ENOMEM, "the dirty set cannot hold a mark");
 }
 
 /* Mark the target of a retraction or redaction, and for a retraction
@@ -902,22 +863,22 @@ static size_t starts_of(uint32_t *d, size_t count, unsigned unit)
 	return n;
 }
 
-/* Recompute the buckets and current status of one relationship, given its
- * dirty months d[0..n). */
-static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
-                            size_t n)
+/* Recompute the buckets and current status of the relationship rel, given
+ * its dirty months, marks from .. from + n of the sorted dirty set. */
+static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const uint8_t *rel,
+                            size_t rel_bytes, size_t from, size_t n)
 {
 	uint32_t *months = NULL, local[64];
 	size_t count = 0;
 	bucket_ctx b;
 	MDB_val v;
 	bool buckets = false, found;
-	ledger_err err = store_get(txn, ix->s, DB_HEADS, d->rel, d->rel_bytes, &v, ix->e);
+	ledger_err err = store_get(txn, ix->s, DB_HEADS, rel, rel_bytes, &v, ix->e);
 
 	if (err != LEDGER_OK)
 		return err;
 	uint64_t version = get_u64_be(v.mv_data);
-	if ((err = bucket_open(&b, ix, txn, d->rel, d->rel_bytes)) == LEDGER_OK &&
+	if ((err = bucket_open(&b, ix, txn, rel, rel_bytes)) == LEDGER_OK &&
 	    version >= INDEX_AGG_MIN_EVENTS)
 		err = has_buckets(&buckets, &b);
 	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS && !buckets) {
@@ -926,9 +887,10 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 		months = n <= 64 ? local : malloc(n * sizeof *months);
 		if (!months)
 			err = err_set(ix->e, LEDGER_ENOMEM, "out of memory");
-		for (size_t i = 0; i < n && months; i++)
-			if (d[i].month && (!count || months[count - 1] != d[i].month))
-				months[count++] = d[i].month;
+		/* Sorted and unique; month 0 (the status alone) first. */
+		for (size_t i = from; i < from + n && months; i++)
+			if (dirty_month(&ix->dirty, i))
+				months[count++] = dirty_month(&ix->dirty, i);
 	}
 	/* Months first, then years, decades and centuries: each level
 	 * reads the one below. */
@@ -942,7 +904,7 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS)
 		err = agg_last(&ix->f, &found, &b, UNIT_CENTURY, 1, LEDGER_DAY_MAX + 1);
 	else if (err == LEDGER_OK)
-		err = fold_range(&ix->f, ix, txn, d->rel, d->rel_bytes, 1,
+		err = fold_range(&ix->f, ix, txn, rel, rel_bytes, 1,
 		                 LEDGER_DAY_MAX + 1, UINT64_MAX, NULL, NULL);
 	uint32_t first = 0;
 	if (err == LEDGER_OK && version >= INDEX_AGG_MIN_EVENTS)
@@ -952,30 +914,24 @@ static ledger_err flush_rel(indexer *ix, MDB_txn *txn, const index_dirty *d,
 		return err;
 	uint8_t head[INDEX_STATUS_HEAD_BYTES];
 	index_status_head_put(head, version, first);
-	return put_fold(ix, txn, DB_STATUS, d->rel, d->rel_bytes, head, sizeof head,
+	return put_fold(ix, txn, DB_STATUS, rel, rel_bytes, head, sizeof head,
 	                &ix->f);
-}
-
-/* index_flush of a dirty set already sorted and unique (dirty_unique). */
-static ledger_err flush_sorted(indexer *ix, MDB_txn *txn)
-{
-	ledger_err err = pending_write(&ix->pend, txn, ix->s, ix->e);
-	size_t i = 0;
-
-	while (i < ix->dirty_count && err == LEDGER_OK) {
-		size_t j = i + 1;
-		while (j < ix->dirty_count && ix->dirty[j].rel_bytes == ix->dirty[i].rel_bytes &&
-		       memcmp(ix->dirty[j].rel, ix->dirty[i].rel, ix->dirty[i].rel_bytes) == 0)
-			j++;
-		err = flush_rel(ix, txn, &ix->dirty[i], j - i);
-		i = j;
-	}
-	ix->dirty_count = 0;
-	return err;
 }
 
 ledger_err index_flush(indexer *ix, MDB_txn *txn)
 {
-	dirty_unique(ix);
-	return flush_sorted(ix, txn);
+	ledger_err err = pending_write(&ix->pend, txn, ix->s, ix->e);
+	size_t n = err == LEDGER_OK ? dirty_sort(&ix->dirty) : 0, i = 0;
+
+	/* Each round recomputes one relationship: its marks are adjacent. */
+	while (i < n && err == LEDGER_OK) {
+		size_t j = i + 1, rel_bytes;
+		const uint8_t *rel = dirty_key(&ix->dirty, i, &rel_bytes);
+		while (j < n && dirty_group(&ix->dirty, j) == dirty_group(&ix->dirty, i))
+			j++;
+		err = flush_rel(ix, txn, rel, rel_bytes, i, j - i);
+		i = j;
+	}
+	dirty_reset(&ix->dirty);
+	return err;
 }

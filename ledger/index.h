@@ -20,6 +20,7 @@
 #include "annals.pb-c.h"
 #include "arena.h"
 #include "bytes.h"
+#include "dirty.h"
 #include "fold.h"
 #include "keys.h"
 #include "pending.h"
@@ -28,15 +29,7 @@
 #define INDEX_AGG_MIN_EVENTS 32u     /* streams this long keep bucket folds */
 #define INDEX_DAY_MIN_EVENTS 32u     /* months with this many folding events
                                       * keep day buckets */
-#define INDEX_DIRTY_MAX      262144u /* dirty buckets held before a flush */
 #define INDEX_HEAD_BYTES     (16u + LEDGER_HASH_BYTES)
-
-typedef struct index_dirty {
-	uint8_t rel[KEYS_REL_BYTES_MAX];
-	uint8_t rel_bytes;
-	uint32_t month;                 /* first day of the month bucket, 0
-	                                 * for a stream without buckets */
-} index_dirty;
 
 typedef struct indexer {
 	store *s;
@@ -45,8 +38,7 @@ typedef struct indexer {
 	fold f, g;                      /* scratch folds */
 	uint8_t *buf;                   /* fold encoding buffer */
 	size_t cap;
-	index_dirty *dirty;
-	size_t dirty_count;
+	dirty_set dirty;                /* months to refold (writers only) */
 	pending pend;                   /* ids, heads, rel, bydate writes */
 } indexer;
 

@@ -69,23 +69,13 @@ static const uint8_t *rec_key(const pending *p, const pending_rec *r)
 	return p->bytes + r->off;
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t key_hash(const uint8_t *k, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 0x100000001b3u;
-	return h;
-}
-
 /* ---- the filters of ids written out ---- */
 
 #define FILTER_BITS_PER_KEY 10u       /* with 7 probes: under 1 % false */
 #define FILTER_PROBES       7u
 
 /* The step between a key's probes (double hashing, the first probe at
- * its key_hash h): h's splitmix64 finalization, odd so that it steps
+ * its bytes_hash h): h's splitmix64 finalization, odd so that it steps
  * through every bit. */
 static uint64_t filter_step(uint64_t h)
 {
@@ -134,7 +124,7 @@ static bool filter_add(pending *p, const uint8_t *key, size_t n)
 		p->filters++;
 		p->filter_bytes += words * sizeof *f->bits;
 	}
-	uint64_t h = key_hash(key, n), step = filter_step(h);
+	uint64_t h = bytes_hash(key, n), step = filter_step(h);
 	for (unsigned i = 0; i < FILTER_PROBES; i++) {
 		uint64_t b = filter_bit(f, h, step, i);
 		f->bits[b >> 6] |= (uint64_t)1 << (b & 63);
@@ -143,7 +133,7 @@ static bool filter_add(pending *p, const uint8_t *key, size_t n)
 	return true;
 }
 
-/* Whether an id missing from the buffer (key_hash h) may be stored:
+/* Whether an id missing from the buffer (bytes_hash h) may be stored:
  * always, unless the transaction began with none and no filter holds it. */
 static bool id_may_be_stored(pending *p, MDB_txn *txn, const store *s,
                              uint64_t h)
@@ -165,7 +155,7 @@ static bool id_may_be_stored(pending *p, MDB_txn *txn, const store *s,
 	return false;
 }
 
-/* The slot of key (key_hash h) in table t: the one holding it, or the
+/* The slot of key (bytes_hash h) in table t: the one holding it, or the
  * free one where it would go. */
 static size_t slot_at(const pending *p, size_t t, const uint8_t *key, size_t n,
                       uint64_t h)
@@ -185,7 +175,7 @@ static size_t slot_at(const pending *p, size_t t, const uint8_t *key, size_t n,
 
 static size_t slot_of(const pending *p, size_t t, const uint8_t *key, size_t n)
 {
-	return slot_at(p, t, key, n, key_hash(key, n));
+	return slot_at(p, t, key, n, bytes_hash(key, n));
 }
 
 /* Keep table t at most half full for one more record. */
@@ -287,7 +277,7 @@ static const uint8_t *get_hashed(const pending *p, pending_db db,
 const uint8_t *pending_get(const pending *p, pending_db db, const void *key,
                            size_t key_bytes, size_t *val_bytes)
 {
-	return get_hashed(p, db, key, key_bytes, key_hash(key, key_bytes),
+	return get_hashed(p, db, key, key_bytes, bytes_hash(key, key_bytes),
 	                  val_bytes);
 }
 
@@ -296,7 +286,7 @@ ledger_err pending_read(const uint8_t **val, size_t *val_bytes,
                         pending_db db, const void *key, size_t key_bytes,
                         errbuf *e)
 {
-	uint64_t h = key_hash(key, key_bytes);     /* the table's, the filters' */
+	uint64_t h = bytes_hash(key, key_bytes);     /* the table's, the filters' */
 	MDB_val v;
 	ledger_err err;
 

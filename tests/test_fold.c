@@ -13,6 +13,7 @@
 
 #include "date.h"
 #include "fold.h"
+#include "rand.h"
 
 #define T(x) ANNALS__EVENT_TYPE__##x
 
@@ -516,18 +517,9 @@ static void test_fold_compose_delisting_bytes(void)
 	fold_free(&all);
 }
 
-/* splitmix64: small, seedable, good enough for tests. */
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static unsigned rnd(uint64_t *s, unsigned n)
 {
-	return (unsigned)(rnd_next(s) % n);
+	return (unsigned)(test_rand(s) % n);
 }
 
 #define SEQ_EVENTS_MAX 48

@@ -12,29 +12,20 @@
 #include "fixture.h"
 #include "ledger_impl.h"
 #include "pending.h"
+#include "rand.h"
 #include "reader.h"
 #include "store.h"
 
 void suite_pending(void);
 
-/* splitmix64 */
-static uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
 /* A key of 1 to 40 bytes over a small alphabet, so that many keys share
  * their first 16 bytes and some are prefixes of others. */
 static size_t random_key(uint8_t *k, uint64_t *seed)
 {
-	size_t n = 1 + next_rand(seed) % 40;
+	size_t n = 1 + test_rand(seed) % 40;
 
 	for (size_t i = 0; i < n; i++)
-		k[i] = (uint8_t)(i < 18 ? 'a' + next_rand(seed) % 2 : next_rand(seed));
+		k[i] = (uint8_t)(i < 18 ? 'a' + test_rand(seed) % 2 : test_rand(seed));
 	return n;
 }
 
@@ -181,9 +172,9 @@ static char **random_chunks(uint64_t seed, unsigned n, unsigned chunks)
 	for (unsigned c = 0, i = 0; c < chunks; c++) {
 		fixture_text t = { 0 };
 		for (unsigned k = 0; k < n / chunks; k++, i++) {
-			uint64_t r = next_rand(&seed);
+			uint64_t r = test_rand(&seed);
 			if (i > 4 && r % 10 < 2) {
-				unsigned target = 1 + (unsigned)(next_rand(&seed) % i);
+				unsigned target = 1 + (unsigned)(test_rand(&seed) % i);
 				if (event[target] && !withdrawn[target]) {
 					withdrawn[target] = true;
 					fixture_text_add(&t, "{\"id\":\"e%u\",\"type\":\"%s\","
@@ -211,13 +202,21 @@ static char **random_chunks(uint64_t seed, unsigned n, unsigned chunks)
 	return out;
 }
 
+/* The limits of a writer's dirty set (0: the default). */
+typedef struct dirty_limits {
+	size_t marks;
+	uint32_t rels;
+} dirty_limits;
+
 /* Append every record of ndjson in one transaction with a writer whose
- * buffer holds `budget` bytes and whose id filters `filter_bytes`; counts
- * what was appended, skipped as already stored, and refused. Returns the
- * lookups the id filters spared. */
+ * buffer holds `budget` bytes, whose id filters `filter_bytes` and whose
+ * dirty set `dl` (NULL: the defaults); counts what was appended, skipped
+ * as already stored, and refused. Returns the lookups the id filters
+ * spared. */
 static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
-                                size_t filter_bytes, unsigned *appended,
-                                unsigned *skipped, unsigned *refused)
+                                size_t filter_bytes, const dirty_limits *dl,
+                                unsigned *appended, unsigned *skipped,
+                                unsigned *refused)
 {
 	writer w;
 	arena a;
@@ -232,6 +231,10 @@ static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
 	CU_ASSERT_FATAL(writer_init(&w, l->s, &l->e, l->secret) == LEDGER_OK);
 	w.ix.pend.budget = budget;
 	w.ix.pend.filter_bytes_max = filter_bytes;
+	if (dl && dl->marks)
+		w.ix.dirty.marks_max = dl->marks;
+	if (dl && dl->rels)
+		w.ix.dirty.rels_max = dl->rels;
 	CU_ASSERT_FATAL(writer_begin(&w) == LEDGER_OK);
 	*appended = *skipped = *refused = 0;
 	for (reader_status st; (st = reader_next(r, &in, &line, &a, &fe)) != READER_END;) {
@@ -257,11 +260,12 @@ static uint64_t append_counting(ledger *l, const char *ndjson, size_t budget,
 }
 
 /* Every record appended, in one transaction. */
-static void import_with_writer(ledger *l, const char *ndjson, size_t budget)
+static void import_with_writer(ledger *l, const char *ndjson, size_t budget,
+                               const dirty_limits *dl)
 {
 	unsigned appended, skipped, refused;
 
-	append_counting(l, ndjson, budget, PENDING_FILTER_BYTES, &appended,
+	append_counting(l, ndjson, budget, PENDING_FILTER_BYTES, dl, &appended,
 	                &skipped, &refused);
 	CU_ASSERT_FATAL(refused == 0);
 }
@@ -289,6 +293,7 @@ static void test_pending_tiny_budget_same_ledger(void)
 		"{\"type\":\"organization\",\"organization\":\"taliban\",\"name\":\"Taliban\"}\n"
 		"{\"type\":\"organization\",\"organization\":\"un\",\"name\":\"United Nations\"}\n"
 		"{\"type\":\"organization\",\"organization\":\"nato\",\"name\":\"NATO\"}\n";
+	static const dirty_limits limits[CHUNKS] = { { 8, 0 }, { 0, 2 }, { 0, 0 }, { 64, 5 } };
 	fixture a, b;
 	ledger_import_stats st;
 	char **chunks = random_chunks(11, EVENTS, CHUNKS);
@@ -296,13 +301,15 @@ static void test_pending_tiny_budget_same_ledger(void)
 	CU_ASSERT_FATAL(fixture_open(&a) == 0);
 	CU_ASSERT_FATAL(fixture_open(&b) == 0);
 	CU_ASSERT_FATAL(fixture_import(&a, orgs_ndjson, &st) == LEDGER_OK);
-	import_with_writer(b.l, orgs_ndjson, 1);
+	import_with_writer(b.l, orgs_ndjson, 1, NULL);
 	for (unsigned c = 0; c < CHUNKS; c++) {
 		if (fixture_import(&a, chunks[c], &st) != LEDGER_OK)
 			fprintf(stderr, "%s\n", a.report);
 		CU_ASSERT_FATAL(st.appended > 0);
-		/* 1 byte: written out before every event. 600: every few. */
-		import_with_writer(b.l, chunks[c], c % 2 ? 1 : 600);
+		/* 1 byte: written out before every event. 600: every few.
+		 * The dirty set is flushed every few marks, at every new
+		 * relationship past two, or (default) at the commit only. */
+		import_with_writer(b.l, chunks[c], c % 2 ? 1 : 600, &limits[c]);
 	}
 	for (size_t i = 0; i < sizeof dates / sizeof *dates; i++) {
 		char *x = export_csv(a.l, dates[i]), *y = export_csv(b.l, dates[i]);
@@ -352,7 +359,7 @@ static void test_pending_first_import_filters(void)
 	CU_ASSERT_FATAL(fixture_open(&a) == 0);
 	CU_ASSERT_FATAL(fixture_open(&b) == 0);
 	/* Written out before almost every event, in one transaction. */
-	uint64_t spared = append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES,
+	uint64_t spared = append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES, NULL,
 	                                  &appended, &skipped, &refused);
 	CU_ASSERT(spared > 500);
 	CU_ASSERT_EQUAL(skipped, 1);
@@ -361,7 +368,7 @@ static void test_pending_first_import_filters(void)
 	 * first write-out on, with the same outcome. */
 	unsigned appended_c, skipped_c, refused_c;
 	CU_ASSERT_FATAL(fixture_open(&c) == 0);
-	CU_ASSERT(append_counting(c.l, t.data, 1, 0, &appended_c, &skipped_c,
+	CU_ASSERT(append_counting(c.l, t.data, 1, 0, NULL, &appended_c, &skipped_c,
 	                          &refused_c) <= 2);
 	CU_ASSERT_EQUAL(appended_c, appended);
 	CU_ASSERT_EQUAL(skipped_c, 1);
@@ -380,7 +387,7 @@ static void test_pending_first_import_filters(void)
 	ledger_verify_stats vs;
 	CU_ASSERT(ledger_verify(&vs, b.l) == LEDGER_OK);
 	/* Now that ids are stored, every lookup goes to the B-tree. */
-	CU_ASSERT_EQUAL(append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES,
+	CU_ASSERT_EQUAL(append_counting(b.l, t.data, 1, PENDING_FILTER_BYTES, NULL,
 	                                &appended, &skipped, &refused), 0);
 	CU_ASSERT_EQUAL(appended, 0);
 	CU_ASSERT(skipped > 500);
@@ -399,7 +406,7 @@ void suite_pending(void)
 	            test_pending_runs_reach_the_database);
 	CU_add_test(s, "ids, heads and rel entries are found in the buffer",
 	            test_pending_lookups);
-	CU_add_test(s, "a tiny budget builds the same ledger",
+	CU_add_test(s, "a tiny budget and dirty set build the same ledger",
 	            test_pending_tiny_budget_same_ledger);
 	CU_add_test(s, "a first import finds the ids it wrote out",
 	            test_pending_first_import_filters);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ledger.h"
+#include "rand.h"
 
 /* ---- a ledger in a temporary directory ---- */
 
@@ -1170,18 +1171,9 @@ static void test_projection_busy_month(void)
  * The property test: random ledgers against a naive reference fold.
  * ====================================================================== */
 
-/* splitmix64 */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint32_t rng(uint64_t *s, uint32_t n)
 {
-	return n ? (uint32_t)(rng_next(s) % n) : 0;
+	return n ? (uint32_t)(test_rand(s) % n) : 0;
 }
 
 /* Days from 1 = 0001-01-01, computed here (H. Hinnant's civil calendar
