@@ -1,10 +1,12 @@
 /* Fixed-width big-endian integers for LMDB keys and values (memcmp order
- * equals numeric order), and the hash of a key for in-memory tables. */
+ * equals numeric order); the order LMDB keeps keys in, and the hash of a
+ * key for in-memory tables. */
 #ifndef LEDGER_BYTES_H
 #define LEDGER_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline void put_u32_be(uint8_t *p, uint32_t v)
 {
@@ -27,6 +29,16 @@ static inline void put_u64_be(uint8_t *p, uint64_t v)
 static inline uint64_t get_u64_be(const uint8_t *p)
 {
 	return (uint64_t)get_u32_be(p) << 32 | get_u32_be(p + 4);
+}
+
+/* LMDB's default key order (no custom comparators anywhere): memcmp, the
+ * shorter key first when one is a prefix of the other. <0, 0 or >0. */
+static inline int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b,
+                            size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c ? c : (an > bn) - (an < bn);
 }
 
 /* FNV-1a of k[0..n): for hash tables of keys held in memory. */

@@ -37,13 +37,19 @@ void dirty_free(dirty_set *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* Relationship r's key as stored: a length byte, then the key. */
+static const uint8_t *stored(const dirty_set *d, uint32_t r)
+{
+	return d->keys + d->key_at[r];
+}
+
 /* The slot of key k[0..n): where it is, or the empty one where it goes. */
 static size_t slot_of(const dirty_set *d, const uint8_t *k, size_t n)
 {
 	size_t s = bytes_hash(k, n) & (DIRTY_SLOTS - 1);
 
 	for (uint32_t r; (r = d->slots[s]) != 0; s = (s + 1) & (DIRTY_SLOTS - 1)) {
-		const uint8_t *at = d->keys + d->key_at[r - 1];
+		const uint8_t *at = stored(d, r - 1);
 		if (at[0] == n && memcmp(at + 1, k, n) == 0)
 			break;
 	}
@@ -53,18 +59,15 @@ static size_t slot_of(const dirty_set *d, const uint8_t *k, size_t n)
 void dirty_reset(dirty_set *d)
 {
 	/* A few relationships (a small transaction) are cleared slot by
-	 * slot, so that a single append does not touch the whole table. A
-	 * key's walk passes slots cleared before it: it looks for its own
-	 * number, not for an empty slot. */
+	 * slot, so that a single append does not touch the whole table; the
+	 * newest first, so that each one's probe still finds it: the slots
+	 * between its hash and its own were all taken before it was. */
 	if (d->rels > DIRTY_SLOTS / 64) {
 		memset(d->slots, 0, DIRTY_SLOTS * sizeof *d->slots);
 	} else {
-		for (uint32_t r = 0; r < d->rels; r++) {
-			const uint8_t *k = d->keys + d->key_at[r];
-			size_t s = bytes_hash(k + 1, k[0]) & (DIRTY_SLOTS - 1);
-			while (d->slots[s] != r + 1)
-				s = (s + 1) & (DIRTY_SLOTS - 1);
-			d->slots[s] = 0;
+		for (uint32_t r = d->rels; r-- > 0;) {
+			const uint8_t *k = stored(d, r);
+			d->slots[slot_of(d, k + 1, k[0])] = 0;
 		}
 	}
 	d->count = 0;
@@ -119,11 +122,9 @@ bool dirty_add(dirty_set *d, const uint8_t *rel, size_t rel_bytes,
 static inline bool key_less(const uint32_t *a, const uint32_t *b,
                             const dirty_set *d)
 {
-	const uint8_t *x = d->keys + d->key_at[*a], *y = d->keys + d->key_at[*b];
-	size_t n = x[0] < y[0] ? x[0] : y[0];
-	int c = memcmp(x + 1, y + 1, n);
+	const uint8_t *x = stored(d, *a), *y = stored(d, *b);
 
-	return c < 0 || (c == 0 && x[0] < y[0]);
+	return bytes_cmp(x + 1, x[0], y + 1, y[0]) < 0;
 }
 
 SORT_DEFINE(rels_sort, uint32_t, const dirty_set *, key_less)
@@ -146,7 +147,7 @@ size_t dirty_sort(dirty_set *d)
 
 const uint8_t *dirty_key(const dirty_set *d, size_t i, size_t *key_bytes)
 {
-	const uint8_t *k = d->keys + d->key_at[d->order[dirty_group(d, i)]];
+	const uint8_t *k = stored(d, d->order[dirty_group(d, i)]);
 
 	*key_bytes = k[0];
 	return k + 1;

@@ -329,13 +329,6 @@ uint8_t *pending_rel_value(pending *p, uint64_t seq, size_t *val_bytes)
 }
 
 /* LMDB's default key order: bytes, then the shorter first. */
-static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	int c = memcmp(a, b, an < bn ? an : bn);
-
-	return c ? c : (an > bn) - (an < bn);
-}
-
 static inline bool rec_less(const pending_rec *a, const pending_rec *b,
                             const uint8_t *bytes)
 {
@@ -343,7 +336,7 @@ static inline bool rec_less(const pending_rec *a, const pending_rec *b,
 		return a->head[0] < b->head[0];
 	if (a->head[1] != b->head[1])
 		return a->head[1] < b->head[1];
-	return key_cmp(bytes + a->off, a->key_bytes, bytes + b->off, b->key_bytes) < 0;
+	return bytes_cmp(bytes + a->off, a->key_bytes, bytes + b->off, b->key_bytes) < 0;
 }
 
 SORT_DEFINE(rec_sort, pending_rec, const uint8_t *, rec_less)
@@ -367,7 +360,7 @@ static ledger_err write_run(pending *p, pending_db db, MDB_txn *txn,
 	unsigned flags = db == PEND_IDS ? MDB_NOOVERWRITE : 0;
 	err = store_cursor_get(c, &k, &v, MDB_LAST, e);
 	if (err == LEDGER_ENOTFOUND ||
-	    (err == LEDGER_OK && key_cmp(rec_key(p, first), first->key_bytes,
+	    (err == LEDGER_OK && bytes_cmp(rec_key(p, first), first->key_bytes,
 	                                 k.mv_data, k.mv_size) > 0))
 		flags = MDB_APPEND;
 	else if (err != LEDGER_OK)

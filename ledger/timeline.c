@@ -191,14 +191,9 @@ typedef struct rel_seqs {
 static int rel_seq_cmp(const void *a, const void *b)
 {
 	const rel_seq *x = a, *y = b;
-	size_t n = x->rel_bytes < y->rel_bytes ? x->rel_bytes : y->rel_bytes;
-	int c = memcmp(x->rel, y->rel, n);
+	int c = bytes_cmp(x->rel, x->rel_bytes, y->rel, y->rel_bytes);
 
-	if (c)
-		return c;
-	if (x->rel_bytes != y->rel_bytes)
-		return x->rel_bytes < y->rel_bytes ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static int rel_seqs_add(rel_seqs *s, const uint8_t *rel, size_t n, uint64_t seq)
